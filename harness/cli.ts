@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+/**
+ * The skipbench command line: parses and normalises flags, calls the library, writes files and sets the exit code.
+ * No measurement logic lives here. `parseCli` is pure so every flag can be tested without running anything.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { ErrorCodes, SkipbenchError } from '../kernels/errors.js';
+import { formatTokens } from '../reports/format.js';
+import { render, renderers } from '../reports/render.js';
+import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Phase, type ResultFile } from '../reports/schema.js';
+import { PATTERN_KINDS } from '../workloads/index.js';
+import { defaultCacheDir } from './ceilings.js';
+import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from './kernel/config.js';
+import { KERNEL_DEFAULTS } from './kernel/defaults.js';
+import { runKernelBenchmark } from './kernel/runner.js';
+import { packageVersion } from './paths.js';
+import { progressPrinter } from './progress.js';
+import { writeFileAtomic, writeJsonAtomic } from './result-writer.js';
+import { parseInteger, parseList, parseNumber, parseTokenCount } from './units.js';
+
+export interface KernelCommand {
+  name: 'kernel';
+  config: KernelConfig;
+  refreshCeilings: boolean;
+  cacheDir: string;
+  quiet: boolean;
+}
+
+export interface ReportCommand {
+  name: 'report';
+  files: string[];
+  format: string;
+}
+
+export type CliCommand = KernelCommand | ReportCommand;
+
+const tokens = (field: string) => (text: string) => parseList(field, text, parseTokenCount);
+const numbers = (field: string) => (text: string) => parseList(field, text, (f, t) => parseNumber(f, t));
+const integer = (field: string, min: number, max: number) => (text: string) => parseInteger(field, text, min, max);
+const list = (values: readonly number[]) => values.join(',');
+
+function kernelCommand(program: Command, done: (command: CliCommand) => void): void {
+  const d = KERNEL_DEFAULTS;
+  program
+    .command('kernel')
+    .description(
+      'Benchmark the built-in attention kernel: dense vs Skip Softmax, prefill and decode, per context length. ' +
+        'Writes result.json and summary.md into a new folder under --out.',
+    )
+    .addOption(
+      new Option('--contexts <tokens>', 'context lengths, comma-separated (tokens; K = 1024)')
+        .argParser(tokens('--contexts'))
+        .default([...d.contexts], d.contexts.map(formatTokens).join(',')),
+    )
+    .addOption(
+      new Option('--phases <list>', 'phases to measure: prefill, decode').default([...d.phases], d.phases.join(',')).argParser((t) =>
+        parseList('--phases', t, (f, p) => {
+          if (p !== 'prefill' && p !== 'decode') {
+            throw new SkipbenchError(ErrorCodes.CONFIG, `${f} must be prefill | decode (got "${p}")`, { field: f });
+          }
+          return p as Phase;
+        }),
+      ),
+    )
+    .addOption(
+      new Option('--prefill-factor <list>', 'prefill threshold_scale_factor per skip arm (lambda = factor / L; 0 = dense)')
+        .argParser(numbers('--prefill-factor'))
+        .default([...d.prefillFactors], list(d.prefillFactors)),
+    )
+    .addOption(
+      new Option('--decode-factor <list>', 'decode threshold_scale_factor per skip arm (lambda = factor / L; 0 = dense)')
+        .argParser(numbers('--decode-factor'))
+        .default([...d.decodeFactors], list(d.decodeFactors)),
+    )
+    .option('--query-heads <n>', 'query heads (Hq)', integer('--query-heads', 1, 256), d.numQueryHeads)
+    .option('--kv-heads <n>', 'key/value heads (Hkv); Hq must be a multiple', integer('--kv-heads', 1, 64), d.numKvHeads)
+    .option('--head-dim <n>', 'head dimension: 64 | 128', integer('--head-dim', 1, 1024), d.headDim)
+    .option('--head-mix <mix>', `attention pattern per query head, e.g. sink:2,local:2 (kinds: ${PATTERN_KINDS.join(', ')})`, d.headMix)
+    .option('--seed <n>', 'workload seed', integer('--seed', 0, 2 ** 32 - 1), d.seed)
+    .option('--qkv <dir>', 'captured Q/K/V: a folder with q.npy, k.npy, v.npy ([heads, tokens, head_dim], float32/float16)')
+    .option('--block-m <n>', 'prefill query rows per tile (BLOCK_M)', integer('--block-m', 4, 512), d.blockM)
+    .option('--block-n <n>', 'prefill keys per KV tile (BLOCK_N, multiple of 16)', integer('--block-n', 16, 512), d.blockN)
+    .option('--decode-block <n>', 'decode keys per KV tile (multiple of 16)', integer('--decode-block', 16, 512), d.decodeBlockN)
+    .option('--partitions <n|auto>', 'decode split-KV partitions (auto = ceil(threads / KV heads))', (t) => (t === 'auto' ? 'auto' : parseInteger('--partitions', t, 1, 1024)), d.partitions)
+    .option('--full-prefill-max <tokens>', 'longest context whose prefill is computed in full; longer ones are sampled (tokens)', (t) => parseTokenCount('--full-prefill-max', t), d.fullPrefillMax)
+    .option('--prefill-sample-flops <n>', 'dense causal FLOPs per head a sampled prefill computes per call', (t) => parseNumber('--prefill-sample-flops', t, 1), d.prefillSampleFlops)
+    .option('--warmup <n>', 'untimed calls per arm before timing', integer('--warmup', 0, 100), d.warmup)
+    .option('--reps <n>', 'timed rounds (each round runs every arm once, order alternating)', integer('--reps', 1, 1000), d.reps)
+    .option('--min-sample-ms <ms>', 'repeat the kernel within a sample until it lasts this long (ms)', (t) => parseNumber('--min-sample-ms', t, 0, 60000), d.minSampleMs)
+    .addOption(
+      new Option('--threads <n>', 'worker threads')
+        .argParser(integer('--threads', 1, 256))
+        .default(d.threads, `available CPUs: ${d.threads}`),
+    )
+    .addOption(new Option('--impl <name>', 'kernel implementation').choices([...IMPLEMENTATIONS]).default(d.implementation))
+    .option('--max-foreign-load <cores>', 'flag samples during which other processes used more CPU than this (cores)', (t) => parseNumber('--max-foreign-load', t, 0), d.maxForeignLoad)
+    .option('--out <dir>', 'results folder; each run writes a new subfolder', d.outDir)
+    .option('--refresh-ceilings', 'measure the machine ceilings again instead of using the cached ones', false)
+    .option('--cache-dir <dir>', 'where machine ceilings are cached', defaultCacheDir())
+    .option('--quiet', 'no progress lines', false)
+    .action((o) => {
+      const user: KernelUserConfig = {
+        contexts: o.contexts,
+        phases: o.phases,
+        prefillFactors: o.prefillFactor,
+        decodeFactors: o.decodeFactor,
+        numQueryHeads: o.queryHeads,
+        numKvHeads: o.kvHeads,
+        headDim: o.headDim,
+        headMix: o.headMix,
+        seed: o.seed,
+        qkvDir: o.qkv,
+        blockM: o.blockM,
+        blockN: o.blockN,
+        decodeBlockN: o.decodeBlock,
+        partitions: o.partitions,
+        fullPrefillMax: o.fullPrefillMax,
+        prefillSampleFlops: o.prefillSampleFlops,
+        warmup: o.warmup,
+        reps: o.reps,
+        minSampleMs: o.minSampleMs,
+        threads: o.threads,
+        implementation: o.impl,
+        maxForeignLoad: o.maxForeignLoad,
+        outDir: o.out,
+      };
+      done({
+        name: 'kernel',
+        config: resolveKernelConfig(user),
+        refreshCeilings: o.refreshCeilings,
+        cacheDir: o.cacheDir,
+        quiet: o.quiet,
+      });
+    });
+}
+
+function reportCommand(program: Command, done: (command: CliCommand) => void): void {
+  program
+    .command('report')
+    .description('Render result files (from `skipbench kernel`) as a terminal table, Markdown or JSON on stdout.')
+    .argument('<results...>', 'result.json files')
+    .addOption(new Option('--format <name>', 'output format').choices(Object.keys(renderers)).default('markdown'))
+    .action((files: string[], o) => done({ name: 'report', files, format: o.format }));
+}
+
+export function createCli(done: (command: CliCommand) => void): Command {
+  const program = new Command('skipbench')
+    .description('Does Skip Softmax make long-context attention faster, by how much, and at what cost in accuracy?')
+    .version(packageVersion())
+    .showHelpAfterError();
+  kernelCommand(program, done);
+  reportCommand(program, done);
+  return program;
+}
+
+/** Parses user arguments (argv without node and script) into a command; throws on bad input, runs nothing. */
+export function parseCli(args: string[], output?: { writeOut?: (s: string) => void; writeErr?: (s: string) => void }): CliCommand | undefined {
+  let parsed: CliCommand | undefined;
+  const program = createCli((command) => {
+    parsed = command;
+  });
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride();
+    if (output) command.configureOutput(output);
+  }
+  program.parse(args, { from: 'user' });
+  return parsed;
+}
+
+export function readResultFile(path: string): ResultFile {
+  let value: ResultFile;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SkipbenchError(ErrorCodes.RESULT, `cannot read ${path}: ${(error as Error).message}`, { field: path });
+  }
+  if (value?.schema !== RESULT_SCHEMA || value.schemaVersion !== RESULT_SCHEMA_VERSION) {
+    throw new SkipbenchError(
+      ErrorCodes.RESULT,
+      `${path} is not a ${RESULT_SCHEMA} v${RESULT_SCHEMA_VERSION} file (schema ${value?.schema}, version ${value?.schemaVersion})`,
+      { field: path, allowed: `${RESULT_SCHEMA} v${RESULT_SCHEMA_VERSION}` },
+    );
+  }
+  return value;
+}
+
+async function runKernel(command: KernelCommand, argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ninterrupted: finishing the current sample and saving what was measured (Ctrl-C again to quit now)\n');
+    controller.abort('SIGINT');
+  };
+  process.on('SIGINT', onSigint);
+  let folder: string | undefined;
+  const print = command.quiet ? undefined : progressPrinter(process.stderr);
+  try {
+    const result = await runKernelBenchmark(command.config, {
+      signal: controller.signal,
+      command: argv,
+      cacheDir: command.cacheDir,
+      refreshCeilings: command.refreshCeilings,
+      onProgress: print,
+      onResult: (r) => {
+        folder ??= resolve(command.config.outDir, r.run.id);
+        writeJsonAtomic(join(folder, 'result.json'), r);
+        writeFileAtomic(join(folder, 'summary.md'), render('markdown', r));
+      },
+    });
+    process.stdout.write(`\n${render('table', result)}\n\n`);
+    process.stdout.write(`Results: ${folder}/result.json and summary.md\n`);
+    return result.run.status === 'completed' ? 0 : 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  try {
+    const command = parseCli(argv);
+    if (!command) return 0;
+    if (command.name === 'kernel') return await runKernel(command, argv);
+    for (const file of command.files) process.stdout.write(render(command.format, readResultFile(file)));
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    if (error instanceof SkipbenchError) {
+      process.stderr.write(`skipbench: ${error.message} [${error.code}]\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

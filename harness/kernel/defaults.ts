@@ -1,0 +1,41 @@
+/**
+ * Defaults of the kernel benchmark, in one place. `npm run bench` runs exactly these.
+ *
+ * The default skip factors were chosen by sweeping the factor on the default head mix (workloads DEFAULT_HEAD_MIX,
+ * seed 1) until the measured tile sparsity sat near 50% in each phase; the run reports the sparsity it measured, so
+ * a drift shows up in the output rather than hiding behind this constant.
+ */
+import { availableParallelism } from 'node:os';
+import { DEFAULT_DECODE_TILES, DEFAULT_PREFILL_TILES } from '../../kernels/types.js';
+import type { Phase } from '../../reports/schema.js';
+import { DEFAULT_HEAD_MIX } from '../../workloads/index.js';
+
+export const KERNEL_DEFAULTS = {
+  contexts: [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
+  phases: ['prefill', 'decode'] as Phase[],
+  prefillFactors: [100],
+  decodeFactors: [150],
+  numQueryHeads: 8,
+  numKvHeads: 2,
+  headDim: 128 as const,
+  headMix: DEFAULT_HEAD_MIX,
+  seed: 1,
+  blockM: DEFAULT_PREFILL_TILES.blockM,
+  blockN: DEFAULT_PREFILL_TILES.blockN,
+  decodeBlockN: DEFAULT_DECODE_TILES.blockN,
+  /** 'auto': enough split-KV partitions to give every thread work (ceil(threads / KV heads)). */
+  partitions: 'auto' as number | 'auto',
+  /** Prefill runs every query tile up to this context; longer contexts compute a stratified sample of tiles. */
+  fullPrefillMax: 4096,
+  /** Dense causal FLOPs per head that a sampled prefill computes per call (sets the number of sampled tiles). */
+  prefillSampleFlops: 6e9,
+  warmup: 1,
+  reps: 3,
+  /** Each timed sample repeats the kernel until it lasts at least this long (ms), so timer and dispatch noise stay small. */
+  minSampleMs: 30,
+  threads: availableParallelism(),
+  implementation: 'wasm' as 'wasm' | 'reference',
+  /** Foreign CPU load (cores) above which a sample counts as disturbed. */
+  maxForeignLoad: 0.25,
+  outDir: 'results',
+} as const;

@@ -1,0 +1,106 @@
+/**
+ * Executors run one prepared phase (a context's prefill or decode) for any arm, repeatedly, and hand back the last
+ * output and counters. The WebAssembly executor uses the worker pool; the reference executor runs the plain
+ * TypeScript kernel in this thread (slow: it is the readable spec, timed for completeness).
+ */
+import { referenceKernel } from '../../kernels/reference/index.js';
+import type { DecodeInputs, HeadCounters, PrefillInputs } from '../../kernels/types.js';
+import { planDecode, planPrefill, type Plan } from '../../kernels/wasm/layout.js';
+import { decodeCounters, prefillCounters, readDecisions, readOutput, stageInputs } from '../../kernels/wasm/stage.js';
+import { skipParams } from '../../kernels/wasm/units.js';
+import { KernelPool } from '../cpu/pool.js';
+import { loadKernelModule } from '../cpu/wasm-module.js';
+
+export interface PhaseOutput {
+  out: Float32Array;
+  heads: HeadCounters[];
+}
+
+export interface PreparedPhase {
+  /** Runs the phase `iterations` times with this threshold_scale_factor; resolves to the wall time (ms). */
+  run(thresholdScaleFactor: number, iterations: number): Promise<number>;
+  /** Output and counters of the most recent run. */
+  collect(): PhaseOutput;
+}
+
+export interface PrefillTiles {
+  blockM: number;
+  blockN: number;
+}
+
+export interface DecodeTiles {
+  blockN: number;
+  partitions: number;
+}
+
+export interface Executor {
+  readonly implementation: string;
+  readonly threads: number;
+  readonly binarySha256?: string;
+  /** The worker pool, when there is one (machine ceilings are probed on it). */
+  readonly pool?: KernelPool;
+  preparePrefill(inputs: PrefillInputs, tiles: PrefillTiles): PreparedPhase;
+  prepareDecode(inputs: DecodeInputs, tiles: DecodeTiles): PreparedPhase;
+  close(): Promise<void>;
+}
+
+const defaultScale = (headDim: number) => 1 / Math.sqrt(headDim);
+
+export async function createWasmExecutor(threads: number): Promise<Executor> {
+  const { sha256 } = loadKernelModule();
+  const pool = await KernelPool.create(threads);
+
+  function prepare(plan: Plan, inputs: { q: Float32Array; k: Float32Array; v: Float32Array }, headDim: number) {
+    stageInputs(pool.reserve(plan.totalBytes), plan, inputs);
+    const keys = plan.kind === 'prefill' ? plan.seqLen : plan.kvLen;
+    return {
+      run: async (factor: number, iterations: number) =>
+        (await pool.run(plan, skipParams(defaultScale(headDim), factor, keys), iterations)).wallMs,
+      collect: (): PhaseOutput => {
+        const buffer = pool.reserve(plan.totalBytes);
+        const decisions = readDecisions(buffer, plan);
+        return {
+          out: readOutput(buffer, plan),
+          heads: plan.kind === 'prefill' ? prefillCounters(decisions, plan) : decodeCounters(decisions, plan),
+        };
+      },
+    };
+  }
+
+  return {
+    implementation: 'wasm-simd',
+    threads,
+    binarySha256: sha256,
+    pool,
+    preparePrefill: (inputs, tiles) =>
+      prepare(planPrefill({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),
+    prepareDecode: (inputs, tiles) => prepare(planDecode({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),
+    close: () => pool.close(),
+  };
+}
+
+export function createReferenceExecutor(): Executor {
+  function prepare(call: (factor: number) => PhaseOutput): PreparedPhase {
+    let last: PhaseOutput | undefined;
+    return {
+      async run(factor, iterations) {
+        const start = performance.now();
+        for (let i = 0; i < iterations; i++) last = call(factor);
+        return performance.now() - start;
+      },
+      collect() {
+        if (!last) throw new Error('collect() before run()');
+        return last;
+      },
+    };
+  }
+  return {
+    implementation: 'reference',
+    threads: 1,
+    preparePrefill: (inputs, tiles) =>
+      prepare((f) => referenceKernel.prefill(inputs, { ...tiles, thresholdScaleFactor: f })),
+    prepareDecode: (inputs, tiles) =>
+      prepare((f) => referenceKernel.decode(inputs, { ...tiles, thresholdScaleFactor: f })),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Turns an arm's raw samples, counters and outputs into a result cell: time summary, work and roofline figures,
+ * error versus dense, and paired speedups. Pure: no timing, no I/O.
+ */
+import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
+import type {
+  Ceilings,
+  Cell,
+  HeadRecord,
+  KernelSample,
+  KernelSampleOk,
+  OutputError,
+  Phase,
+  Provenance,
+  TimeSummary,
+  WorkSummary,
+} from '../../reports/schema.js';
+import { mad, mean, median } from '../../reports/stats.js';
+import { boundAt } from '../ceilings.js';
+import type { ArmMeasurement } from './measure.js';
+
+export function okSamples(samples: readonly KernelSample[]): KernelSampleOk[] {
+  return samples.filter((s): s is KernelSampleOk => s.status === 'ok');
+}
+
+export function summarizeTimes(samples: readonly KernelSample[], workScale: number): TimeSummary {
+  const times = okSamples(samples).map((s) => s.timeMs);
+  const m = times.length ? median(times) : Number.NaN;
+  return {
+    n: times.length,
+    failed: samples.length - times.length,
+    medianMs: m,
+    minMs: times.length ? Math.min(...times) : Number.NaN,
+    maxMs: times.length ? Math.max(...times) : Number.NaN,
+    madMs: times.length ? mad(times) : Number.NaN,
+    estimatedFullMs: m * workScale,
+  };
+}
+
+/** Relative L2 and max-abs difference of `actual` against `expected` over [from, to). */
+export function outputError(actual: Float32Array, expected: Float32Array, ranges: [number, number][]): OutputError {
+  let diff = 0;
+  let norm = 0;
+  let maxAbs = 0;
+  for (const [from, to] of ranges) {
+    for (let i = from; i < to; i++) {
+      const e = actual[i] - expected[i];
+      diff += e * e;
+      norm += expected[i] * expected[i];
+      maxAbs = Math.max(maxAbs, Math.abs(e));
+    }
+  }
+  return { relativeL2: norm > 0 ? Math.sqrt(diff / norm) : Math.sqrt(diff), maxAbs };
+}
+
+export interface CellContext {
+  context: number;
+  phase: Phase;
+  provenance: Provenance;
+  /** Total / sampled dense work (1 when measured in full). */
+  workScale: number;
+  ceilings?: Ceilings;
+  maxForeignLoad: number;
+  /** Output ranges (in floats) belonging to each decision head. */
+  headRanges: [number, number][][];
+  headPatterns?: string[];
+  partitions?: number;
+}
+
+export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Cell[] {
+  const dense = measured[0];
+  const denseTimes = new Map(okSamples(dense.samples).map((s) => [s.round, s.timeMs]));
+  return measured.map((m, index) => {
+    const summary = summarizeTimes(m.samples, ctx.workScale);
+    const counters = m.output?.heads ?? [];
+    const total = counters.reduce((acc, c) => addCounters(acc, c), emptyCounters());
+    const isBaseline = index === 0;
+    const compare = !isBaseline && m.output && dense.output;
+    const heads: HeadRecord[] = counters.map((c, head) => ({
+      head,
+      ...(ctx.headPatterns ? { pattern: ctx.headPatterns[head] } : {}),
+      counters: c,
+      sparsity: sparsity(c),
+      ...(compare ? { error: outputError(m.output!.out, dense.output!.out, ctx.headRanges[head]) } : {}),
+    }));
+    const seconds = summary.medianMs / 1000;
+    const intensity = total.bytes > 0 ? total.flops / total.bytes : Number.NaN;
+    const work: WorkSummary = {
+      flops: total.flops,
+      denseFlops: total.denseFlops,
+      bytes: total.bytes,
+      denseBytes: total.denseBytes,
+      visitedTiles: total.visitedTiles,
+      skippedTiles: total.skippedTiles,
+      sparsity: sparsity(total),
+      arithmeticIntensity: intensity,
+      bound: boundAt(intensity, ctx.ceilings),
+      denseEquivalentFlopsPerSec: total.denseFlops / seconds,
+      achievedFlopsPerSec: total.flops / seconds,
+      achievedBytesPerSec: total.bytes / seconds,
+    };
+    const loads = okSamples(m.samples).map((s) => s.foreignLoad);
+    const load = loads.length ? mean(loads) : 0;
+    const cell: Cell = {
+      context: ctx.context,
+      phase: ctx.phase,
+      arm: m.arm,
+      provenance: ctx.provenance,
+      samples: m.samples,
+      summary,
+      work,
+      heads,
+      foreignLoad: load,
+      disturbed: load > ctx.maxForeignLoad,
+      ...(ctx.partitions !== undefined ? { partitions: ctx.partitions } : {}),
+    };
+    if (compare) cell.error = outputError(m.output!.out, dense.output!.out, ctx.headRanges.flat());
+    if (!isBaseline) {
+      const paired = okSamples(m.samples)
+        .filter((s) => denseTimes.has(s.round))
+        .map((s) => denseTimes.get(s.round)! / s.timeMs);
+      const denseMedian = median(okSamples(dense.samples).map((s) => s.timeMs));
+      cell.speedup = {
+        baselineArm: dense.arm,
+        ofMedians: denseMedian / summary.medianMs,
+        pairedRatios: paired,
+        medianPairedRatio: paired.length ? median(paired) : Number.NaN,
+      };
+    }
+    return cell;
+  });
+}

@@ -1,0 +1,28 @@
+/** Progress lines for the terminal (stderr), one per measured phase, formatted from runner events. */
+import { formatMs, formatPercent, formatRatio, formatSci, formatSi, formatTokens } from '../reports/format.js';
+import type { KernelProgress } from './kernel/runner.js';
+
+export function progressPrinter(stream: { write(s: string): unknown }): (event: KernelProgress) => void {
+  return (event) => {
+    if (event.type === 'ceilings') {
+      stream.write(
+        `machine ceilings${event.cached ? ' (cached)' : ''}: stream read ${formatSi(event.streamReadBytesPerSec, 'B/s')}, ` +
+          `q·k tile ${formatSi(event.scoreTileFlopsPerSec, 'FLOP/s')}\n`,
+      );
+    } else if (event.type === 'phase-start') {
+      const how = event.provenance.kind === 'sampled'
+        ? `sampled: ${event.provenance.sampledTiles} of ${event.provenance.totalTiles} query tiles`
+        : 'in full';
+      stream.write(`[${String(event.index).padStart(2)}/${event.total}] ${formatTokens(event.context)} ${event.phase} (${how}) ...\n`);
+    } else if (event.type === 'phase-done') {
+      const [dense, ...skips] = event.cells;
+      for (const s of skips) {
+        stream.write(
+          `        dense ${formatMs(dense.summary.medianMs)}  ${s.arm} ${formatMs(s.summary.medianMs)}  ` +
+            `${formatRatio(s.speedup?.ofMedians)}  sparsity ${formatPercent(s.work.sparsity)}  ` +
+            `rel.err ${formatSci(s.error?.relativeL2)}${s.disturbed || dense.disturbed ? '  (disturbed)' : ''}\n`,
+        );
+      }
+    }
+  };
+}

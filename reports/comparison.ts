@@ -1,0 +1,46 @@
+/**
+ * The rows every report shows: per (context, phase, skip arm), the dense and skip figures side by side. Derived
+ * from the result file alone; nothing is re-measured.
+ */
+import type { Cell, Phase, ResultFile } from './schema.js';
+
+export interface ComparisonRow {
+  context: number;
+  phase: Phase;
+  arm: string;
+  dense: Cell;
+  skip: Cell;
+  /** Theory bound for this sparsity, 2 / (2 - s) (DESIGN: bytes or FLOPs fall to (2 - s) / 2 with d_k = d_v). */
+  theoryBound: number;
+}
+
+export function theoryBound(sparsity: number): number {
+  return 2 / (2 - sparsity);
+}
+
+export function comparisonRows(result: ResultFile): ComparisonRow[] {
+  const baseline = result.arms[0]?.id;
+  const rows: ComparisonRow[] = [];
+  const key = (c: Cell) => `${c.context}|${c.phase}`;
+  const dense = new Map(result.cells.filter((c) => c.arm === baseline).map((c) => [key(c), c]));
+  for (const cell of result.cells) {
+    if (cell.arm === baseline) continue;
+    const base = dense.get(key(cell));
+    if (!base) continue;
+    rows.push({
+      context: cell.context,
+      phase: cell.phase,
+      arm: cell.arm,
+      dense: base,
+      skip: cell,
+      theoryBound: theoryBound(cell.work.sparsity),
+    });
+  }
+  return rows;
+}
+
+/** "measured", or "sampled 3.1%" (share of the dense causal work computed). */
+export function provenanceLabel(cell: Cell): string {
+  if (cell.provenance.kind === 'measured') return 'measured';
+  return `sampled ${(cell.provenance.workFraction * 100).toFixed(1)}%`;
+}

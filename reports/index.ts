@@ -1,0 +1,6 @@
+export * from './schema.js';
+export * from './stats.js';
+export { comparisonRows, provenanceLabel, theoryBound, type ComparisonRow } from './comparison.js';
+export { renderMarkdown } from './markdown.js';
+export { renderTable } from './table.js';
+export { render, renderers, type RendererName } from './render.js';

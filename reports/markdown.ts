@@ -1,0 +1,107 @@
+/** The Markdown summary: fit for a pull-request comment or a CI step summary. */
+import { comparisonRows, provenanceLabel } from './comparison.js';
+import { formatMs, formatPercent, formatRatio, formatSci, formatSi, formatTokens } from './format.js';
+import type { Cell, ResultFile } from './schema.js';
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** The rate that matters for the phase's roof: dense-equivalent FLOP/s in prefill, bytes/s in decode. */
+function rate(cell: Cell): string {
+  return cell.phase === 'prefill'
+    ? formatSi(cell.work.denseEquivalentFlopsPerSec, 'FLOP/s')
+    : formatSi(cell.work.achievedBytesPerSec, 'B/s');
+}
+
+function speedupSection(result: ResultFile): string {
+  const rows = comparisonRows(result).map((r) => [
+    formatTokens(r.context),
+    r.phase,
+    r.arm,
+    formatMs(r.dense.summary.estimatedFullMs),
+    formatMs(r.skip.summary.estimatedFullMs),
+    formatRatio(r.skip.speedup?.ofMedians),
+    formatRatio(r.skip.speedup?.medianPairedRatio),
+    formatRatio(r.theoryBound),
+    formatPercent(r.skip.work.sparsity),
+    formatSci(r.skip.error?.relativeL2),
+    rate(r.dense),
+    rate(r.skip),
+    provenanceLabel(r.skip) + (r.dense.disturbed || r.skip.disturbed ? ', disturbed' : ''),
+  ]);
+  return table(
+    [
+      'context', 'phase', 'arm', 'dense', 'skip', 'speedup', 'paired', 'theory 2/(2-s)', 'sparsity', 'rel. L2 err',
+      'dense rate', 'skip rate', 'how obtained',
+    ],
+    rows,
+  );
+}
+
+function headSection(result: ResultFile): string {
+  const longest = Math.max(...result.cells.map((c) => c.context));
+  const cells = result.cells.filter((c) => c.context === longest && c.arm !== result.arms[0]?.id);
+  if (cells.length === 0) return '';
+  const rows = cells.flatMap((c) =>
+    c.heads.map((h) => [
+      c.phase,
+      c.arm,
+      String(h.head),
+      h.pattern ?? '',
+      formatPercent(h.sparsity),
+      formatSci(h.error?.relativeL2),
+      formatSci(h.error?.maxAbs),
+    ]),
+  );
+  return [
+    `### Per head at ${formatTokens(longest)}`,
+    '',
+    'Prefill decides per query head; decode per KV head (its whole GQA group decides together).',
+    '',
+    table(['phase', 'arm', 'head', 'pattern', 'sparsity', 'rel. L2 err', 'max abs err'], rows),
+  ].join('\n');
+}
+
+function environmentSection(result: ResultFile): string {
+  const { host, runtime, ceilings } = result.environment;
+  const t = result.target;
+  const lines = [
+    `- Machine: ${host.cpuModel}, ${host.logicalCpus} logical CPUs, ${(host.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${host.platform}/${host.arch}`,
+    `- Runtime: Node ${runtime.node} (V8 ${runtime.v8}), skipbench ${result.environment.skipbench}`,
+    `- Kernel: ${t.implementation}, ${t.threads} thread(s); Hq=${t.shape.numQueryHeads}, Hkv=${t.shape.numKvHeads}, d=${t.shape.headDim}; prefill tiles ${t.tiles.prefill.blockM}x${t.tiles.prefill.blockN}, decode tile ${t.tiles.decode.blockN} keys, ${t.tiles.decode.partitions} split-KV partition(s)`,
+    `- Workload: ${t.workload.description}`,
+    `- Arms: ${result.arms.map((a) => `${a.id} (prefill factor ${a.thresholdScaleFactor.prefill}, decode factor ${a.thresholdScaleFactor.decode})`).join('; ')}`,
+  ];
+  if (ceilings) {
+    lines.push(
+      `- Measured ceilings (${ceilings.cached ? 'cached from ' : ''}${ceilings.measuredAt}): stream read ${formatSi(ceilings.streamReadBytesPerSec, 'B/s')}, q·k tile ${formatSi(ceilings.scoreTileFlopsPerSec, 'FLOP/s')} — ${ceilings.method}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function renderMarkdown(result: ResultFile): string {
+  const status = result.run.status === 'completed' ? '' : ` (run ${result.run.status}${result.run.reason ? `: ${result.run.reason}` : ''})`;
+  return [
+    `## skipbench: Skip Softmax vs dense${status}`,
+    '',
+    `Run \`${result.run.id}\`, started ${result.run.startedAt}.`,
+    '',
+    speedupSection(result),
+    '',
+    '- **dense / skip**: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
+    '- **speedup**: median(dense) / median(skip); **paired**: median of the per-round ratios (same round, adjacent in time).',
+    '- **theory 2/(2-s)**: the bound for the measured tile sparsity s when skipping saves half of the work per tile (exp + P·V in prefill, the V read in decode).',
+    '- **rate**: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
+    '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',
+    '',
+    headSection(result),
+    '',
+    '### Environment',
+    '',
+    environmentSection(result),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,33 @@
+/** The terminal table: context x phase -> dense time, skip time, speedup, sparsity, error. */
+import { comparisonRows, provenanceLabel } from './comparison.js';
+import { formatMs, formatPercent, formatRatio, formatSci, formatTokens } from './format.js';
+import type { ResultFile } from './schema.js';
+
+function pad(cells: string[][]): string {
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  return cells
+    .map((row) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
+    .join('\n');
+}
+
+export function renderTable(result: ResultFile): string {
+  const header = ['context', 'phase', 'arm', 'dense', 'skip', 'speedup', 'paired', 'bound', 'sparsity', 'rel.err', 'how', ''];
+  const rows = comparisonRows(result).map((r) => [
+    formatTokens(r.context),
+    r.phase,
+    r.arm,
+    formatMs(r.dense.summary.estimatedFullMs),
+    formatMs(r.skip.summary.estimatedFullMs),
+    formatRatio(r.skip.speedup?.ofMedians),
+    formatRatio(r.skip.speedup?.medianPairedRatio),
+    formatRatio(r.theoryBound),
+    formatPercent(r.skip.work.sparsity),
+    formatSci(r.skip.error?.relativeL2),
+    provenanceLabel(r.skip),
+    [r.dense.disturbed || r.skip.disturbed ? 'disturbed' : '', r.skip.summary.failed ? `${r.skip.summary.failed} failed` : '']
+      .filter(Boolean)
+      .join(' '),
+  ]);
+  if (rows.length === 0) return 'no dense/skip pairs measured';
+  return pad([header, ...rows]);
+}
