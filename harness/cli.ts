@@ -13,6 +13,7 @@ import { render, renderers } from '../reports/render.js';
 import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Phase, type ResultFile } from '../reports/schema.js';
 import { PATTERN_KINDS } from '../workloads/index.js';
 import { defaultCacheDir } from './ceilings.js';
+import { WASM_VARIANTS } from './cpu/wasm-module.js';
 import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from './kernel/config.js';
 import { KERNEL_DEFAULTS } from './kernel/defaults.js';
 import { runKernelBenchmark } from './kernel/runner.js';
@@ -96,6 +97,11 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
         .default(d.threads, `available CPUs: ${d.threads}`),
     )
     .addOption(new Option('--impl <name>', 'kernel implementation').choices([...IMPLEMENTATIONS]).default(d.implementation))
+    .addOption(
+      new Option('--wasm <build>', 'WebAssembly build: relaxed-simd uses fused multiply-add; auto picks it when available')
+        .choices([...WASM_VARIANTS])
+        .default(d.wasmVariant),
+    )
     .option('--max-foreign-load <cores>', 'flag samples during which other processes used more CPU than this (cores)', (t) => parseNumber('--max-foreign-load', t, 0), d.maxForeignLoad)
     .option('--out <dir>', 'results folder; each run writes a new subfolder', d.outDir)
     .option('--refresh-ceilings', 'measure the machine ceilings again instead of using the cached ones', false)
@@ -124,6 +130,7 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
         minSampleMs: o.minSampleMs,
         threads: o.threads,
         implementation: o.impl,
+        wasmVariant: o.wasm,
         maxForeignLoad: o.maxForeignLoad,
         outDir: o.out,
       };

@@ -10,7 +10,7 @@ import type { Plan } from '../../kernels/wasm/layout.js';
 import type { SkipParams } from '../../kernels/wasm/units.js';
 import { builtFile } from '../paths.js';
 import type { FromWorker, ProbeMessage, ToWorker } from './protocol.js';
-import { loadKernelModule } from './wasm-module.js';
+import { type CompiledKernel, loadKernelModule } from './wasm-module.js';
 
 const PAGE = 65536;
 const WORKER_PATH = 'dist/harness/cpu/worker.js';
@@ -34,14 +34,14 @@ export class KernelPool {
     this.memory = memory;
   }
 
-  static async create(threads: number): Promise<KernelPool> {
+  static async create(threads: number, kernel: CompiledKernel = loadKernelModule()): Promise<KernelPool> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new SkipbenchError(ErrorCodes.CONFIG, `threads must be an integer >= 1 (got ${threads})`, {
         field: 'threads',
         allowed: 'integer >= 1',
       });
     }
-    const { module } = loadKernelModule();
+    const { module } = kernel;
     const script = builtFile(WORKER_PATH);
     const memory = createSharedMemory(PAGE);
     const workers = Array.from({ length: threads }, () => new Worker(script));

@@ -7,6 +7,7 @@ import { type HeadDim, SUPPORTED_HEAD_DIMS } from '../../kernels/types.js';
 import { checkShape, PARTITION_LIMITS, TILE_LIMITS } from '../../kernels/validate.js';
 import { PHASES, type Phase } from '../../reports/schema.js';
 import { parseHeadMix } from '../../workloads/index.js';
+import { WASM_VARIANTS, type WasmVariantChoice } from '../cpu/wasm-module.js';
 import { KERNEL_DEFAULTS } from './defaults.js';
 
 export type Implementation = 'wasm' | 'reference';
@@ -39,6 +40,7 @@ export interface KernelConfig {
   minSampleMs: number;
   threads: number;
   implementation: Implementation;
+  wasmVariant: WasmVariantChoice;
   maxForeignLoad: number;
   outDir: string;
 }
@@ -99,6 +101,7 @@ export function resolveKernelConfig(user: KernelUserConfig = {}): KernelConfig {
   check(Number.isFinite(c.minSampleMs) && c.minSampleMs >= 0 && c.minSampleMs <= 60000, 'minSampleMs', 'a number in [0, 60000]', c.minSampleMs);
   integerIn('threads', c.threads, 1, 256);
   check(IMPLEMENTATIONS.includes(c.implementation), 'implementation', IMPLEMENTATIONS.join(' | '), c.implementation);
+  check(WASM_VARIANTS.includes(c.wasmVariant), 'wasmVariant', WASM_VARIANTS.join(' | '), c.wasmVariant);
   check(Number.isFinite(c.maxForeignLoad) && c.maxForeignLoad >= 0, 'maxForeignLoad', 'a number >= 0 (cores)', c.maxForeignLoad);
   check(typeof c.outDir === 'string' && c.outDir.length > 0, 'outDir', 'a folder path', c.outDir);
   return c;

@@ -35,6 +35,8 @@ export const KERNEL_DEFAULTS = {
   minSampleMs: 30,
   threads: availableParallelism(),
   implementation: 'wasm' as 'wasm' | 'reference',
+  /** Which WebAssembly build: relaxed-simd (fused multiply-add) when the engine has it, else simd. */
+  wasmVariant: 'auto' as 'auto' | 'simd' | 'relaxed-simd',
   /** Foreign CPU load (cores) above which a sample counts as disturbed. */
   maxForeignLoad: 0.25,
   outDir: 'results',

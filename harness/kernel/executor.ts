@@ -9,7 +9,7 @@ import { planDecode, planPrefill, type Plan } from '../../kernels/wasm/layout.js
 import { decodeCounters, prefillCounters, readDecisions, readOutput, stageInputs } from '../../kernels/wasm/stage.js';
 import { skipParams } from '../../kernels/wasm/units.js';
 import { KernelPool } from '../cpu/pool.js';
-import { loadKernelModule } from '../cpu/wasm-module.js';
+import { loadKernelModule, type WasmVariantChoice } from '../cpu/wasm-module.js';
 
 export interface PhaseOutput {
   out: Float32Array;
@@ -46,9 +46,9 @@ export interface Executor {
 
 const defaultScale = (headDim: number) => 1 / Math.sqrt(headDim);
 
-export async function createWasmExecutor(threads: number): Promise<Executor> {
-  const { sha256 } = loadKernelModule();
-  const pool = await KernelPool.create(threads);
+export async function createWasmExecutor(threads: number, variant: WasmVariantChoice = 'auto'): Promise<Executor> {
+  const kernel = loadKernelModule(variant);
+  const pool = await KernelPool.create(threads, kernel);
 
   function prepare(plan: Plan, inputs: { q: Float32Array; k: Float32Array; v: Float32Array }, headDim: number) {
     stageInputs(pool.reserve(plan.totalBytes), plan, inputs);
@@ -68,9 +68,9 @@ export async function createWasmExecutor(threads: number): Promise<Executor> {
   }
 
   return {
-    implementation: 'wasm-simd',
+    implementation: `wasm-${kernel.variant}`,
     threads,
-    binarySha256: sha256,
+    binarySha256: kernel.sha256,
     pool,
     preparePrefill: (inputs, tiles) =>
       prepare(planPrefill({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),

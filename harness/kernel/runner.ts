@@ -79,7 +79,7 @@ export async function runKernelBenchmark(config: KernelConfig, options: KernelRu
     );
   }
   const executor =
-    options.executor ?? (c.implementation === 'wasm' ? await createWasmExecutor(c.threads) : createReferenceExecutor());
+    options.executor ?? (c.implementation === 'wasm' ? await createWasmExecutor(c.threads, c.wasmVariant) : createReferenceExecutor());
   const partitions = resolvePartitions({ ...c, threads: executor.threads });
   const arms = armsOf(c);
   const started = new Date();

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../kernels/errors.js';
+import { comparisonRows, provenanceLabel, theoryBound } from '../../reports/comparison.js';
+import { renderMarkdown } from '../../reports/markdown.js';
+import { render, renderers } from '../../reports/render.js';
+import {
+  type Cell,
+  type Phase,
+  type Provenance,
+  RESULT_SCHEMA,
+  RESULT_SCHEMA_VERSION,
+  type ResultFile,
+} from '../../reports/schema.js';
+import { renderTable } from '../../reports/table.js';
+
+interface CellSpec {
+  context: number;
+  phase: Phase;
+  arm: string;
+  medianMs: number;
+  sparsity?: number;
+  provenance?: Provenance;
+  workScale?: number;
+  speedup?: number;
+  relativeL2?: number;
+  disturbed?: boolean;
+  failed?: number;
+  pattern?: string;
+}
+
+function cell(s: CellSpec): Cell {
+  const visited = 100;
+  const skipped = Math.round((s.sparsity ?? 0) * visited);
+  const counters = {
+    visitedTiles: visited,
+    skippedTiles: skipped,
+    flops: 1e9,
+    denseFlops: 2e9,
+    bytes: 1e8,
+    denseBytes: 2e8,
+  };
+  const estimatedFullMs = s.medianMs * (s.workScale ?? 1);
+  return {
+    context: s.context,
+    phase: s.phase,
+    arm: s.arm,
+    provenance: s.provenance ?? { kind: 'measured' },
+    samples: [],
+    summary: {
+      n: 3,
+      failed: s.failed ?? 0,
+      medianMs: s.medianMs,
+      minMs: s.medianMs,
+      maxMs: s.medianMs,
+      madMs: 0,
+      estimatedFullMs,
+    },
+    work: {
+      ...counters,
+      sparsity: skipped / visited,
+      arithmeticIntensity: 10,
+      bound: 'unknown',
+      denseEquivalentFlopsPerSec: 2e9 / (s.medianMs / 1000),
+      achievedFlopsPerSec: 1e9 / (s.medianMs / 1000),
+      achievedBytesPerSec: 1e8 / (s.medianMs / 1000),
+    },
+    heads: [{ head: 0, pattern: s.pattern ?? 'sink', counters, sparsity: skipped / visited }],
+    foreignLoad: 0,
+    disturbed: s.disturbed ?? false,
+    ...(s.relativeL2 !== undefined ? { error: { relativeL2: s.relativeL2, maxAbs: 0.01 } } : {}),
+    ...(s.speedup !== undefined
+      ? {
+          speedup: {
+            baselineArm: 'dense',
+            ofMedians: s.speedup,
+            pairedRatios: [s.speedup],
+            medianPairedRatio: s.speedup,
+          },
+        }
+      : {}),
+  };
+}
+
+const SAMPLED: Provenance = {
+  kind: 'sampled',
+  sampledTiles: 4,
+  totalTiles: 16,
+  workFraction: 0.03125,
+  method: 'stratified',
+};
+
+function result(cells: Cell[], arms = ['dense', 'skip']): ResultFile {
+  return {
+    schema: RESULT_SCHEMA,
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    run: { id: 'kernel-test-run', startedAt: '2026-01-01T00:00:00.000Z', status: 'completed', command: [], config: {} },
+    environment: {
+      host: {
+        hostname: 'h',
+        platform: 'linux',
+        arch: 'x64',
+        osRelease: '6',
+        cpuModel: 'Test CPU',
+        logicalCpus: 2,
+        totalMemoryBytes: 2 ** 33,
+      },
+      runtime: { node: '20.0.0', v8: '11' },
+      skipbench: '0.1.0',
+    },
+    target: {
+      kind: 'kernel',
+      implementation: 'wasm-simd',
+      threads: 2,
+      shape: { numQueryHeads: 2, numKvHeads: 1, headDim: 64 },
+      workload: { description: 'synthetic seed=1' },
+      tiles: { prefill: { blockM: 64, blockN: 128 }, decode: { blockN: 64, partitions: 2 } },
+    },
+    arms: arms.map((id, i) => ({ id, thresholdScaleFactor: { prefill: i * 400, decode: i * 40 } })),
+    cells,
+  };
+}
+
+/** 1K prefill sampled (3.1% of the work), 2K decode measured. */
+function sample(): ResultFile {
+  return result([
+    cell({ context: 1024, phase: 'prefill', arm: 'dense', medianMs: 2, provenance: SAMPLED, workScale: 32 }),
+    cell({
+      context: 1024,
+      phase: 'prefill',
+      arm: 'skip',
+      medianMs: 1.25,
+      provenance: SAMPLED,
+      workScale: 32,
+      sparsity: 0.5,
+      speedup: 1.6,
+      relativeL2: 2.5e-4,
+    }),
+    cell({ context: 2048, phase: 'decode', arm: 'dense', medianMs: 0.5 }),
+    cell({
+      context: 2048,
+      phase: 'decode',
+      arm: 'skip',
+      medianMs: 0.4,
+      sparsity: 0.9,
+      speedup: 1.25,
+      relativeL2: 1e-3,
+      disturbed: true,
+      failed: 1,
+    }),
+  ]);
+}
+
+describe('comparison', () => {
+  it('theory bound 2 / (2 - s)', () => {
+    expect(theoryBound(0)).toBe(1);
+    expect(theoryBound(0.5)).toBeCloseTo(4 / 3, 12);
+    expect(theoryBound(0.9)).toBeCloseTo(1.818, 3);
+    expect(theoryBound(1)).toBe(2);
+  });
+
+  it('pairs every skip cell with the dense cell of its context and phase', () => {
+    const rows = comparisonRows(sample());
+    expect(rows.map((r) => [r.context, r.phase, r.arm, r.dense.arm, r.skip.arm])).toEqual([
+      [1024, 'prefill', 'skip', 'dense', 'skip'],
+      [2048, 'decode', 'skip', 'dense', 'skip'],
+    ]);
+    expect(rows[1].theoryBound).toBeCloseTo(2 / 1.1, 12);
+  });
+
+  it('leaves out skip cells without a dense partner', () => {
+    const r = sample();
+    r.cells = r.cells.filter((c) => !(c.context === 2048 && c.arm === 'dense'));
+    expect(comparisonRows(r).map((row) => row.context)).toEqual([1024]);
+  });
+
+  it('labels provenance', () => {
+    expect(provenanceLabel(sample().cells[0])).toBe('sampled 3.1%');
+    expect(provenanceLabel(sample().cells[2])).toBe('measured');
+  });
+});
+
+describe('renderTable', () => {
+  it('shows contexts, times, speedups, theory bound, sparsity, error and provenance', () => {
+    const text = renderTable(sample());
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(
+      /^context\s+phase\s+arm\s+dense\s+skip\s+speedup\s+paired\s+bound\s+sparsity\s+rel\.err\s+how/,
+    );
+    // 1K prefill: sample times scaled by 32 -> 64 ms and 40 ms
+    expect(lines[1]).toMatch(
+      /^1K\s+prefill\s+skip\s+64\.0 ms\s+40\.0 ms\s+1\.60x\s+1\.60x\s+1\.33x\s+50\.0%\s+2\.5e-4\s+sampled 3\.1%/,
+    );
+    expect(lines[2]).toMatch(
+      /^2K\s+decode\s+skip\s+500 µs\s+400 µs\s+1\.25x\s+1\.25x\s+1\.82x\s+90\.0%\s+1\.0e-3\s+measured\s+disturbed 1 failed$/,
+    );
+  });
+
+  it('says so when there is nothing to compare', () => {
+    expect(renderTable(result([cell({ context: 1024, phase: 'decode', arm: 'dense', medianMs: 1 })]))).toBe(
+      'no dense/skip pairs measured',
+    );
+  });
+
+  it('shows dashes for figures that could not be measured', () => {
+    const r = sample();
+    r.cells[3] = cell({ context: 2048, phase: 'decode', arm: 'skip', medianMs: Number.NaN, failed: 3 });
+    expect(renderTable(r).split('\n')[2]).toMatch(
+      /^2K\s+decode\s+skip\s+500 µs\s+—\s+—\s+—\s+1\.00x\s+0\.0%\s+—\s+measured\s+3 failed$/,
+    );
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('has the speedup table with the theory column, provenance and the environment', () => {
+    const md = renderMarkdown(sample());
+    expect(md).toContain('## skipbench: Skip Softmax vs dense\n');
+    expect(md).toContain('Run `kernel-test-run`');
+    expect(md).toContain('| context | phase | arm | dense | skip | speedup | paired | theory 2/(2-s) | sparsity |');
+    expect(md).toContain('| 1K | prefill | skip | 64.0 ms | 40.0 ms | 1.60x | 1.60x | 1.33x | 50.0% | 2.5e-4 |');
+    expect(md).toContain('| sampled 3.1% |');
+    expect(md).toContain('| measured, disturbed |');
+    expect(md).toContain('| 2K | decode | skip | 500 µs | 400 µs | 1.25x | 1.25x | 1.82x | 90.0% |');
+    expect(md).toContain('### Per head at 2K');
+    expect(md).toContain('Test CPU, 2 logical CPUs, 8.0 GiB');
+    expect(md).toContain('skip (prefill factor 400, decode factor 40)');
+    expect(md).toMatch(/interpolate linearly between order statistics/);
+  });
+
+  it('prints the run status when the run did not complete', () => {
+    const r = sample();
+    r.run.status = 'interrupted';
+    r.run.reason = 'SIGINT';
+    expect(renderMarkdown(r)).toContain('## skipbench: Skip Softmax vs dense (run interrupted: SIGINT)');
+  });
+
+  it('escapes | inside table cells', () => {
+    const r = result(
+      [
+        cell({ context: 1024, phase: 'decode', arm: 'dense', medianMs: 1 }),
+        cell({
+          context: 1024,
+          phase: 'decode',
+          arm: 'a|b',
+          medianMs: 1,
+          sparsity: 0.5,
+          speedup: 1,
+          pattern: 'sink|local',
+        }),
+      ],
+      ['dense', 'a|b'],
+    );
+    const md = renderMarkdown(r);
+    expect(md).toContain('| 1K | decode | a\\|b |');
+    expect(md).toContain('| sink\\|local |');
+    expect(md).not.toMatch(/[^\\]\|b \|/);
+    // every table row still has its column count: 13 cells in the speedup table
+    const row = md.split('\n').find((l) => l.startsWith('| 1K | decode'))!;
+    expect(row.split(/(?<!\\)\|/).length - 2).toBe(13);
+  });
+});
+
+describe('render', () => {
+  it('looks renderers up by name', () => {
+    const r = sample();
+    expect(Object.keys(renderers).sort()).toEqual(['json', 'markdown', 'table']);
+    expect(render('table', r)).toBe(renderTable(r));
+    expect(render('markdown', r)).toBe(renderMarkdown(r));
+    expect(JSON.parse(render('json', r))).toEqual(r);
+  });
+
+  it('refuses an unknown format with SKB_CONFIG naming the field', () => {
+    expect(() => render('nope', sample())).toThrow(
+      expect.objectContaining({ code: ErrorCodes.CONFIG, field: 'format' }),
+    );
+    expect(() => render('toString', sample())).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG }));
+  });
+});
