@@ -2,6 +2,7 @@
  * The rows every report shows: per (context, phase, skip arm), the dense and skip figures side by side. Derived
  * from the result file alone; nothing is re-measured.
  */
+import { formatMs, formatPercent, formatRatio, formatSci, formatTokens } from './format.js';
 import type { Cell, Phase, ResultFile } from './schema.js';
 
 export interface ComparisonRow {
@@ -43,4 +44,22 @@ export function comparisonRows(result: ResultFile): ComparisonRow[] {
 export function provenanceLabel(cell: Cell): string {
   if (cell.provenance.kind === 'measured') return 'measured';
   return `sampled ${(cell.provenance.workFraction * 100).toFixed(1)}%`;
+}
+
+/** The columns every renderer shows for a row, formatted: context, phase, arm, dense, skip, speedup, paired, theory, sparsity, rel. error. */
+export const FIGURE_COLUMNS = ['context', 'phase', 'arm', 'dense', 'skip', 'speedup', 'paired', 'theory', 'sparsity', 'rel.err'];
+
+export function comparisonFigures(r: ComparisonRow): string[] {
+  return [
+    formatTokens(r.context),
+    r.phase,
+    r.arm,
+    formatMs(r.dense.summary.estimatedFullMs),
+    formatMs(r.skip.summary.estimatedFullMs),
+    formatRatio(r.skip.speedup?.ofMedians),
+    formatRatio(r.skip.speedup?.medianPairedRatio),
+    formatRatio(r.theoryBound),
+    formatPercent(r.skip.work.sparsity),
+    formatSci(r.skip.error?.relativeL2),
+  ];
 }

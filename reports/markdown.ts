@@ -1,6 +1,6 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
-import { comparisonRows, provenanceLabel } from './comparison.js';
-import { formatMs, formatPercent, formatRatio, formatSci, formatSi, formatTokens } from './format.js';
+import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
+import { formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import type { Cell, ResultFile } from './schema.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -17,24 +17,17 @@ function rate(cell: Cell): string {
 
 function speedupSection(result: ResultFile): string {
   const rows = comparisonRows(result).map((r) => [
-    formatTokens(r.context),
-    r.phase,
-    r.arm,
-    formatMs(r.dense.summary.estimatedFullMs),
-    formatMs(r.skip.summary.estimatedFullMs),
-    formatRatio(r.skip.speedup?.ofMedians),
-    formatRatio(r.skip.speedup?.medianPairedRatio),
-    formatRatio(r.theoryBound),
-    formatPercent(r.skip.work.sparsity),
-    formatSci(r.skip.error?.relativeL2),
+    ...comparisonFigures(r),
     rate(r.dense),
     rate(r.skip),
     provenanceLabel(r.skip) + (r.dense.disturbed || r.skip.disturbed ? ', disturbed' : ''),
   ]);
   return table(
     [
-      'context', 'phase', 'arm', 'dense', 'skip', 'speedup', 'paired', 'theory 2/(2-s)', 'sparsity', 'rel. L2 err',
-      'dense rate', 'skip rate', 'how obtained',
+      ...FIGURE_COLUMNS.map((c) => ({ theory: 'theory 2/(2-s)', 'rel.err': 'rel. L2 err' })[c] ?? c),
+      'dense rate',
+      'skip rate',
+      'how obtained',
     ],
     rows,
   );
@@ -61,6 +54,37 @@ function headSection(result: ResultFile): string {
     'Prefill decides per query head; decode per KV head (its whole GQA group decides together).',
     '',
     table(['phase', 'arm', 'head', 'pattern', 'sparsity', 'rel. L2 err', 'max abs err'], rows),
+  ].join('\n');
+}
+
+function ceilingShare(cell: Cell, ceilings: ResultFile['environment']['ceilings']): string {
+  if (!ceilings) return '—';
+  return cell.work.bound === 'compute'
+    ? formatPercent(cell.work.achievedFlopsPerSec / ceilings.scoreTileFlopsPerSec, 0)
+    : formatPercent(cell.work.achievedBytesPerSec / ceilings.streamReadBytesPerSec, 0);
+}
+
+function rooflineSection(result: ResultFile): string {
+  const ceilings = result.environment.ceilings;
+  const rows = result.cells.map((c) => [
+    formatTokens(c.context),
+    c.phase,
+    c.arm,
+    formatSi(c.work.flops, 'FLOP'),
+    formatSi(c.work.bytes, 'B'),
+    c.work.arithmeticIntensity.toFixed(1),
+    c.work.bound,
+    formatSi(c.work.achievedFlopsPerSec, 'FLOP/s'),
+    formatSi(c.work.achievedBytesPerSec, 'B/s'),
+    ceilingShare(c, ceilings),
+  ]);
+  const ridge = ceilings ? (ceilings.scoreTileFlopsPerSec / ceilings.streamReadBytesPerSec).toFixed(1) : '—';
+  return [
+    '### Cost and roofline',
+    '',
+    `Work actually done per call (the sample, when sampled): FLOPs (q·k always; exp and p·v only on computed tiles) and operand bytes (K tile per visited tile, V tile per computed tile, Q and O once). The bound is compute when the arithmetic intensity exceeds the ridge point of the measured ceilings (${ridge} FLOP/B); the last column is the achieved rate as a share of that roof.`,
+    '',
+    table(['context', 'phase', 'arm', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'FLOP/s', 'B/s', 'of roof'], rows),
   ].join('\n');
 }
 
@@ -98,6 +122,8 @@ export function renderMarkdown(result: ResultFile): string {
     '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',
     '',
     headSection(result),
+    '',
+    rooflineSection(result),
     '',
     '### Environment',
     '',

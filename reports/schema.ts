@@ -194,7 +194,7 @@ export interface Cell {
   error?: OutputError;
   /** Versus the dense arm: median(dense) / median(this), and the per-round paired ratios. */
   speedup?: { baselineArm: string; ofMedians: number; pairedRatios: number[]; medianPairedRatio: number };
-  /** Mean foreign load over the samples (cores) and whether it exceeded the run's limit. */
+  /** Foreign load over the samples, weighted by wall time (cores), and whether it exceeded the run's limit. */
   foreignLoad: number;
   disturbed: boolean;
   /** Split-KV partitions (decode), reported beside sparsity because more partitions skip less. */

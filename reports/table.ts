@@ -1,6 +1,5 @@
 /** The terminal table: context x phase -> dense time, skip time, speedup, sparsity, error. */
-import { comparisonRows, provenanceLabel } from './comparison.js';
-import { formatMs, formatPercent, formatRatio, formatSci, formatTokens } from './format.js';
+import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import type { ResultFile } from './schema.js';
 
 function pad(cells: string[][]): string {
@@ -11,18 +10,9 @@ function pad(cells: string[][]): string {
 }
 
 export function renderTable(result: ResultFile): string {
-  const header = ['context', 'phase', 'arm', 'dense', 'skip', 'speedup', 'paired', 'bound', 'sparsity', 'rel.err', 'how', ''];
+  const header = [...FIGURE_COLUMNS, 'how', ''];
   const rows = comparisonRows(result).map((r) => [
-    formatTokens(r.context),
-    r.phase,
-    r.arm,
-    formatMs(r.dense.summary.estimatedFullMs),
-    formatMs(r.skip.summary.estimatedFullMs),
-    formatRatio(r.skip.speedup?.ofMedians),
-    formatRatio(r.skip.speedup?.medianPairedRatio),
-    formatRatio(r.theoryBound),
-    formatPercent(r.skip.work.sparsity),
-    formatSci(r.skip.error?.relativeL2),
+    ...comparisonFigures(r),
     provenanceLabel(r.skip),
     [r.dense.disturbed || r.skip.disturbed ? 'disturbed' : '', r.skip.summary.failed ? `${r.skip.summary.failed} failed` : '']
       .filter(Boolean)

@@ -28,9 +28,9 @@ export const KERNEL_DEFAULTS = {
   /** Prefill runs every query tile up to this context; longer contexts compute a stratified sample of tiles. */
   fullPrefillMax: 4096,
   /** Dense causal FLOPs per head that a sampled prefill computes per call (sets the number of sampled tiles). */
-  prefillSampleFlops: 6e9,
+  prefillSampleFlops: 1e10,
   warmup: 1,
-  reps: 3,
+  reps: 5,
   /** Each timed sample repeats the kernel until it lasts at least this long (ms), so timer and dispatch noise stay small. */
   minSampleMs: 30,
   threads: availableParallelism(),

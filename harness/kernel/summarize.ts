@@ -15,7 +15,7 @@ import type {
   TimeSummary,
   WorkSummary,
 } from '../../reports/schema.js';
-import { mad, mean, median } from '../../reports/stats.js';
+import { mad, median } from '../../reports/stats.js';
 import { boundAt } from '../ceilings.js';
 import type { ArmMeasurement } from './measure.js';
 
@@ -51,6 +51,15 @@ export function outputError(actual: Float32Array, expected: Float32Array, ranges
     }
   }
   return { relativeL2: norm > 0 ? Math.sqrt(diff / norm) : Math.sqrt(diff), maxAbs };
+}
+
+/**
+ * Foreign load over all of a cell's samples, weighted by wall time (total foreign CPU time / total wall time). The OS
+ * counts CPU time in 10 ms ticks, so a single 30 ms sample can be off by a third of a core; the cell total is not.
+ */
+export function foreignLoadOf(samples: readonly KernelSampleOk[]): number {
+  const wall = samples.reduce((sum, s) => sum + s.wallMs, 0);
+  return wall > 0 ? samples.reduce((sum, s) => sum + s.foreignLoad * s.wallMs, 0) / wall : 0;
 }
 
 export interface CellContext {
@@ -99,8 +108,7 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Cell[]
       achievedFlopsPerSec: total.flops / seconds,
       achievedBytesPerSec: total.bytes / seconds,
     };
-    const loads = okSamples(m.samples).map((s) => s.foreignLoad);
-    const load = loads.length ? mean(loads) : 0;
+    const load = foreignLoadOf(okSamples(m.samples));
     const cell: Cell = {
       context: ctx.context,
       phase: ctx.phase,

@@ -114,7 +114,8 @@ describe('buildCells', () => {
     expect(dense.speedup).toBeUndefined();
     expect(dense.heads.map((h) => h.error)).toEqual([undefined, undefined]);
     expect(dense.work.sparsity).toBe(0);
-    expect(dense.foreignLoad).toBeCloseTo(0.2, 12);
+    // weighted by wall time: (0.1*20 + 0.2*24 + 0.3*22) / (20 + 24 + 22)
+    expect(dense.foreignLoad).toBeCloseTo(13.4 / 66, 12);
     expect(dense.disturbed).toBe(false);
   });
 
@@ -181,12 +182,13 @@ describe('buildCells', () => {
     expect(buildCells(measured(), ctx({ ceilings: ceilings(2) }))[1].work.bound).toBe('bandwidth');
   });
 
-  it('disturbed when the mean foreign load of the successful samples exceeds the limit', () => {
+  it('disturbed when the wall-weighted foreign load of the successful samples exceeds the limit', () => {
     const [dense, skip] = buildCells(measured(), ctx());
-    expect(skip.foreignLoad).toBeCloseTo(0.6, 12);
+    // (0.5*10 + 0.7*8) / (10 + 8); the failed sample does not count
+    expect(skip.foreignLoad).toBeCloseTo(10.6 / 18, 12);
     expect(skip.disturbed).toBe(true);
     expect(dense.disturbed).toBe(false);
-    const relaxed = buildCells(measured(), ctx({ maxForeignLoad: 0.6 }));
+    const relaxed = buildCells(measured(), ctx({ maxForeignLoad: 0.59 }));
     expect(relaxed[1].disturbed).toBe(false);
     const strict = buildCells(measured(), ctx({ maxForeignLoad: 0.1 }));
     expect(strict[0].disturbed).toBe(true);

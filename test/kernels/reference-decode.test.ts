@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeReference, referenceKernel } from '../../kernels/reference/index.js';
 import { type DecodeInputs, type DecodeOptions, type HeadDim, TileDecision } from '../../kernels/types.js';
 import { gaussianArray, mulberry32 } from '../helpers/random.js';
+import { relL2 } from '../helpers/error.js';
 
 function makeInputs(seed: number, hq: number, hkv: number, d: HeadDim, kvLen: number): DecodeInputs {
   const rng = mulberry32(seed);
@@ -40,15 +41,6 @@ function naiveDecode(inp: DecodeInputs, scale: number): Float64Array {
   return out;
 }
 
-function relL2(a: ArrayLike<number>, b: ArrayLike<number>, from: number, to: number): number {
-  let num = 0;
-  let den = 0;
-  for (let i = from; i < to; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const dense = (blockN: number, partitions: number): DecodeOptions => ({ thresholdScaleFactor: 0, blockN, partitions });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { prefillReference, referenceKernel } from '../../kernels/reference/index.js';
 import { type HeadDim, type PrefillInputs, type PrefillOptions, TileDecision } from '../../kernels/types.js';
 import { gaussianArray, mulberry32 } from '../helpers/random.js';
+import { relL2 } from '../helpers/error.js';
 
 interface Shape {
   hq: number;
@@ -56,16 +57,6 @@ function naivePrefill(inp: PrefillInputs, scale: number): Float64Array {
   return out;
 }
 
-/** Relative L2 error of one head's rows: ||a - b|| / ||b||. */
-function relL2(a: ArrayLike<number>, b: ArrayLike<number>, from: number, to: number): number {
-  let num = 0;
-  let den = 0;
-  for (let i = from; i < to; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** KV tiles a causal query tile visits, counted straight from the definition (tiles holding a key <= its last row). */
 function visitedTiles(t: number, n: number, blockM: number, blockN: number): number[] {

@@ -185,7 +185,7 @@ describe('renderTable', () => {
     const lines = text.split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(
-      /^context\s+phase\s+arm\s+dense\s+skip\s+speedup\s+paired\s+bound\s+sparsity\s+rel\.err\s+how/,
+      /^context\s+phase\s+arm\s+dense\s+skip\s+speedup\s+paired\s+theory\s+sparsity\s+rel\.err\s+how/,
     );
     // 1K prefill: sample times scaled by 32 -> 64 ms and 40 ms
     expect(lines[1]).toMatch(
@@ -225,6 +225,30 @@ describe('renderMarkdown', () => {
     expect(md).toContain('Test CPU, 2 logical CPUs, 8.0 GiB');
     expect(md).toContain('skip (prefill factor 400, decode factor 40)');
     expect(md).toMatch(/interpolate linearly between order statistics/);
+  });
+
+  it('has a roofline section whose bound and share of roof follow the measured ceilings', () => {
+    const r = sample();
+    r.environment.ceilings = {
+      streamReadBytesPerSec: 1e10,
+      scoreTileFlopsPerSec: 1e11,
+      threads: 2,
+      measuredAt: '2026-01-01T00:00:00.000Z',
+      method: 'test probe',
+      cached: false,
+    };
+    const cell = r.cells[0];
+    cell.work.bound = 'compute';
+    cell.work.achievedFlopsPerSec = 5e10;
+    const md = renderMarkdown(r);
+    expect(md).toContain('### Cost and roofline');
+    expect(md).toContain('ridge point of the measured ceilings (10.0 FLOP/B)');
+    const row = md
+      .split('\n')
+      .find((line) => line.startsWith(`| 1K | ${cell.phase} | ${cell.arm} |`) && line.includes('| compute |'));
+    expect(row).toBeDefined();
+    expect(row).toMatch(/\| 50% \|$/);
+    expect(md).toContain('stream read 10.0 GB/s, q·k tile 100 GFLOP/s — test probe');
   });
 
   it('prints the run status when the run did not complete', () => {
