@@ -38,6 +38,46 @@ export interface ReportCommand {
 
 export type CliCommand = KernelCommand | ReportCommand;
 
+/** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
+const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
+  contexts: '--contexts',
+  phases: '--phases',
+  prefillFactors: '--prefill-factor',
+  decodeFactors: '--decode-factor',
+  numQueryHeads: '--query-heads',
+  numKvHeads: '--kv-heads',
+  headDim: '--head-dim',
+  headMix: '--head-mix',
+  seed: '--seed',
+  qkvDir: '--qkv',
+  blockM: '--block-m',
+  blockN: '--block-n',
+  decodeBlockN: '--decode-block',
+  partitions: '--partitions',
+  fullPrefillMax: '--full-prefill-max',
+  prefillSampleFlops: '--prefill-sample-flops',
+  warmup: '--warmup',
+  reps: '--reps',
+  minSampleMs: '--min-sample-ms',
+  threads: '--threads',
+  implementation: '--impl',
+  wasmVariant: '--wasm',
+  maxForeignLoad: '--max-foreign-load',
+  outDir: '--out',
+};
+
+/** Resolves the config, naming the flag (not the config field) when a value is rejected. */
+function resolveFromFlags(user: KernelUserConfig): KernelConfig {
+  try {
+    return resolveKernelConfig(user);
+  } catch (error) {
+    const flag = error instanceof SkipbenchError && error.field ? KERNEL_FLAGS[error.field as keyof KernelConfig] : undefined;
+    if (!flag || !(error instanceof SkipbenchError)) throw error;
+    const message = error.message.startsWith(error.field!) ? flag + error.message.slice(error.field!.length) : error.message;
+    throw new SkipbenchError(error.code, message, { field: flag, allowed: error.allowed, received: error.received });
+  }
+}
+
 const tokens = (field: string) => (text: string) => parseList(field, text, parseTokenCount);
 const numbers = (field: string) => (text: string) => parseList(field, text, (f, t) => parseNumber(f, t));
 const integer = (field: string, min: number, max: number) => (text: string) => parseInteger(field, text, min, max);
@@ -136,7 +176,7 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
       };
       done({
         name: 'kernel',
-        config: resolveKernelConfig(user),
+        config: resolveFromFlags(user),
         refreshCeilings: o.refreshCeilings,
         cacheDir: o.cacheDir,
         quiet: o.quiet,

@@ -164,7 +164,7 @@ describe('parseCli kernel: errors', () => {
   });
 
   it('a context past the maximum fails in the config', () => {
-    expect(kernelError('--contexts', '1M')).toMatchObject({ code: ErrorCodes.CONFIG, field: 'contexts' });
+    expect(kernelError('--contexts', '1M')).toMatchObject({ code: ErrorCodes.CONFIG, field: '--contexts' });
   });
 
   it('an unknown phase', () => {
@@ -188,10 +188,11 @@ describe('parseCli kernel: errors', () => {
     expect(kernelError(...args)).toMatchObject({ code: ErrorCodes.CONFIG, field });
   });
 
-  it('values the flags accept but the configuration refuses name the config field', () => {
-    expect(kernelError('--head-dim', '96')).toMatchObject({ code: ErrorCodes.CONFIG, field: 'headDim' });
-    expect(kernelError('--block-n', '72')).toMatchObject({ code: ErrorCodes.CONFIG, field: 'blockN' });
-    expect(kernelError('--query-heads', '4')).toMatchObject({ code: ErrorCodes.CONFIG, field: 'headMix' });
+  it('values the flags accept but the configuration refuses name the flag, in the field and the message', () => {
+    expect(kernelError('--head-dim', '96')).toMatchObject({ code: ErrorCodes.CONFIG, field: '--head-dim' });
+    expect(kernelError('--block-n', '72')).toMatchObject({ code: ErrorCodes.CONFIG, field: '--block-n' });
+    expect((kernelError('--block-n', '72') as Error).message).toMatch(/^--block-n must be a multiple of 16/);
+    expect(kernelError('--query-heads', '4')).toMatchObject({ code: ErrorCodes.CONFIG, field: '--head-mix' });
   });
 
   it('commander errors: unknown option, bad choice, missing value', () => {
