@@ -12,3 +12,12 @@ export {
 } from './patterns/mix.js';
 export { type SyntheticSpec, syntheticSource } from './patterns/synthetic.js';
 export { checkLength, checkRowRanges, type QkvSource } from './source.js';
+export {
+  type BuiltPrompt,
+  buildPrompt,
+  type LengthSpec,
+  lengthSampler,
+  llama3Tokenizer,
+  type PromptTokenizer,
+  promptDrift,
+} from './prompts/index.js';
