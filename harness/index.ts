@@ -7,3 +7,4 @@ export { KERNEL_DEFAULTS } from './kernel/defaults.js';
 export { createReferenceExecutor, createWasmExecutor, type Executor } from './kernel/executor.js';
 export { type KernelProgress, type KernelRunOptions, runKernelBenchmark } from './kernel/runner.js';
 export { KernelPool } from './cpu/pool.js';
+export * from './server/index.js';
