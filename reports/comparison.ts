@@ -11,8 +11,19 @@ export interface ComparisonRow {
   arm: string;
   dense: Cell;
   skip: Cell;
-  /** Theory bound for this sparsity, 2 / (2 - s) (DESIGN: bytes or FLOPs fall to (2 - s) / 2 with d_k = d_v). */
-  theoryBound: number;
+  /** Theory bound for the measured sparsity, 2 / (2 - s) (DESIGN: bytes or FLOPs fall to (2 - s) / 2 with
+   * d_k = d_v); undefined where sparsity is not measured (servers expose none). */
+  theoryBound?: number;
+}
+
+/** Measured tile sparsity (kernel cells only: servers do not report it). */
+export function sparsityOf(cell: Cell): number | undefined {
+  return cell.kind === 'kernel' ? cell.work.sparsity : undefined;
+}
+
+/** Relative L2 error of the output against dense (kernel cells only). */
+export function errorOf(cell: Cell): number | undefined {
+  return cell.kind === 'kernel' ? cell.error?.relativeL2 : undefined;
 }
 
 export function theoryBound(sparsity: number): number {
@@ -34,7 +45,7 @@ export function comparisonRows(result: ResultFile): ComparisonRow[] {
       arm: cell.arm,
       dense: base,
       skip: cell,
-      theoryBound: theoryBound(cell.work.sparsity),
+      theoryBound: cell.kind === 'kernel' ? theoryBound(cell.work.sparsity) : undefined,
     });
   }
   return rows;
@@ -59,7 +70,7 @@ export function comparisonFigures(r: ComparisonRow): string[] {
     formatRatio(r.skip.speedup?.ofMedians),
     formatRatio(r.skip.speedup?.medianPairedRatio),
     formatRatio(r.theoryBound),
-    formatPercent(r.skip.work.sparsity),
-    formatSci(r.skip.error?.relativeL2),
+    formatPercent(sparsityOf(r.skip)),
+    formatSci(errorOf(r.skip)),
   ];
 }

@@ -1,7 +1,7 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
 import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import { formatPercent, formatSci, formatSi, formatTokens } from './format.js';
-import type { Cell, ResultFile } from './schema.js';
+import type { Cell, KernelCell, ResultFile } from './schema.js';
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -10,6 +10,7 @@ function table(header: string[], rows: string[][]): string {
 
 /** The rate that matters for the phase's roof: dense-equivalent FLOP/s in prefill, bytes/s in decode. */
 function rate(cell: Cell): string {
+  if (cell.kind !== 'kernel') return '—';
   return cell.phase === 'prefill'
     ? formatSi(cell.work.denseEquivalentFlopsPerSec, 'FLOP/s')
     : formatSi(cell.work.achievedBytesPerSec, 'B/s');
@@ -35,7 +36,9 @@ function speedupSection(result: ResultFile): string {
 
 function headSection(result: ResultFile): string {
   const longest = Math.max(...result.cells.map((c) => c.context));
-  const cells = result.cells.filter((c) => c.context === longest && c.arm !== result.arms[0]?.id);
+  const cells = result.cells.filter(
+    (c): c is KernelCell => c.kind === 'kernel' && c.context === longest && c.arm !== result.arms[0]?.id,
+  );
   if (cells.length === 0) return '';
   const rows = cells.flatMap((c) =>
     c.heads.map((h) => [
@@ -57,7 +60,7 @@ function headSection(result: ResultFile): string {
   ].join('\n');
 }
 
-function ceilingShare(cell: Cell, ceilings: ResultFile['environment']['ceilings']): string {
+function ceilingShare(cell: KernelCell, ceilings: ResultFile['environment']['ceilings']): string {
   if (!ceilings) return '—';
   return cell.work.bound === 'compute'
     ? formatPercent(cell.work.achievedFlopsPerSec / ceilings.scoreTileFlopsPerSec, 0)
@@ -66,7 +69,9 @@ function ceilingShare(cell: Cell, ceilings: ResultFile['environment']['ceilings'
 
 function rooflineSection(result: ResultFile): string {
   const ceilings = result.environment.ceilings;
-  const rows = result.cells.map((c) => [
+  const cells = result.cells.filter((c): c is KernelCell => c.kind === 'kernel');
+  if (cells.length === 0) return '';
+  const rows = cells.map((c) => [
     formatTokens(c.context),
     c.phase,
     c.arm,
@@ -88,15 +93,36 @@ function rooflineSection(result: ResultFile): string {
   ].join('\n');
 }
 
+function targetLines(result: ResultFile): string[] {
+  const t = result.target;
+  if (t.kind === 'server') {
+    return [
+      `- Server: ${t.server ?? 'unknown'}${t.model ? `, model ${t.model}` : ''}; endpoint /v1/${t.endpoint === 'chat' ? 'chat/completions' : 'completions'}; prompts tokenized with ${t.tokenizer}`,
+      `- Load: ${t.load}`,
+    ];
+  }
+  return [
+    `- Kernel: ${t.implementation}, ${t.threads} thread(s); Hq=${t.shape.numQueryHeads}, Hkv=${t.shape.numKvHeads}, d=${t.shape.headDim}; prefill tiles ${t.tiles.prefill.blockM}x${t.tiles.prefill.blockN}, decode tile ${t.tiles.decode.blockN} keys, ${t.tiles.decode.partitions} split-KV partition(s)`,
+    `- Workload: ${t.workload.description}`,
+  ];
+}
+
+function armLabel(arm: ResultFile['arms'][number]): string {
+  const parts: string[] = [];
+  if (arm.thresholdScaleFactor) {
+    parts.push(`prefill factor ${arm.thresholdScaleFactor.prefill}, decode factor ${arm.thresholdScaleFactor.decode}`);
+  }
+  if (arm.endpoint) parts.push(arm.endpoint.launch ? `${arm.endpoint.baseUrl}, launched by \`${arm.endpoint.launch}\`` : arm.endpoint.baseUrl);
+  return parts.length ? `${arm.id} (${parts.join('; ')})` : arm.id;
+}
+
 function environmentSection(result: ResultFile): string {
   const { host, runtime, ceilings } = result.environment;
-  const t = result.target;
   const lines = [
     `- Machine: ${host.cpuModel}, ${host.logicalCpus} logical CPUs, ${(host.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${host.platform}/${host.arch}`,
     `- Runtime: Node ${runtime.node} (V8 ${runtime.v8}), skipbench ${result.environment.skipbench}`,
-    `- Kernel: ${t.implementation}, ${t.threads} thread(s); Hq=${t.shape.numQueryHeads}, Hkv=${t.shape.numKvHeads}, d=${t.shape.headDim}; prefill tiles ${t.tiles.prefill.blockM}x${t.tiles.prefill.blockN}, decode tile ${t.tiles.decode.blockN} keys, ${t.tiles.decode.partitions} split-KV partition(s)`,
-    `- Workload: ${t.workload.description}`,
-    `- Arms: ${result.arms.map((a) => `${a.id} (prefill factor ${a.thresholdScaleFactor.prefill}, decode factor ${a.thresholdScaleFactor.decode})`).join('; ')}`,
+    ...targetLines(result),
+    `- Arms: ${result.arms.map(armLabel).join('; ')}`,
   ];
   if (ceilings) {
     lines.push(

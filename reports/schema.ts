@@ -20,11 +20,23 @@ export interface ResultFile {
   schemaVersion: typeof RESULT_SCHEMA_VERSION;
   run: RunInfo;
   environment: Environment;
-  target: KernelTarget;
+  target: KernelTarget | ServerTarget;
   /** Every arm compared; the first is the baseline (dense). */
   arms: Arm[];
   /** One entry per (context, phase, arm), in the order measured. */
   cells: Cell[];
+}
+
+/** A result written by the kernel target: every cell is a kernel cell. */
+export interface KernelResultFile extends ResultFile {
+  target: KernelTarget;
+  cells: KernelCell[];
+}
+
+/** A result written by the server target. */
+export interface ServerResultFile extends ResultFile {
+  target: ServerTarget;
+  cells: ServerCell[];
 }
 
 export interface RunInfo {
@@ -82,10 +94,26 @@ export interface KernelTarget {
   tiles: { prefill: { blockM: number; blockN: number }; decode: { blockN: number; partitions: number } };
 }
 
+export interface ServerTarget {
+  kind: 'server';
+  /** OpenAI-compatible endpoint used: /v1/completions or /v1/chat/completions. */
+  endpoint: 'completions' | 'chat';
+  /** The `model` field sent, when one was. */
+  model?: string;
+  /** Tokenizer used to build exact-length prompts. */
+  tokenizer: string;
+  /** Server software and version as reported by the server, when it says. */
+  server?: string;
+  /** How requests were sent, in words (e.g. "one request at a time, interleaved rounds"). */
+  load: string;
+}
+
 export interface Arm {
   id: string;
-  /** threshold_scale_factor per phase; 0 = dense. */
-  thresholdScaleFactor: { prefill: number; decode: number };
+  /** threshold_scale_factor per phase, when known; 0 = dense. */
+  thresholdScaleFactor?: { prefill: number; decode: number };
+  /** Server arms: where the arm's requests went (never with credentials) and how it was started, if it was. */
+  endpoint?: { baseUrl: string; launch?: string };
 }
 
 /** How a cell's figures were obtained. */
@@ -181,22 +209,102 @@ export interface WorkSummary {
   achievedBytesPerSec: number;
 }
 
-export interface Cell {
+/** What every cell has, whichever target measured it. */
+interface CellBase {
   context: number;
   phase: Phase;
   arm: string;
   provenance: Provenance;
-  samples: KernelSample[];
+  /**
+   * The headline time per cell: the kernel's time for the phase, or the server's median TTFT (prefill) or TPOT
+   * (decode). Speedups compare these between arms.
+   */
   summary: TimeSummary;
-  work: WorkSummary;
-  heads: HeadRecord[];
-  /** Versus the dense arm over all heads; absent for the dense arm. */
-  error?: OutputError;
   /** Versus the dense arm: median(dense) / median(this), and the per-round paired ratios. */
   speedup?: { baselineArm: string; ofMedians: number; pairedRatios: number[]; medianPairedRatio: number };
   /** Foreign load over the samples, weighted by wall time (cores), and whether it exceeded the run's limit. */
   foreignLoad: number;
   disturbed: boolean;
+}
+
+export interface KernelCell extends CellBase {
+  kind: 'kernel';
+  samples: KernelSample[];
+  work: WorkSummary;
+  heads: HeadRecord[];
+  /** Versus the dense arm over all heads; absent for the dense arm. */
+  error?: OutputError;
   /** Split-KV partitions (decode), reported beside sparsity because more partitions skip less. */
   partitions?: number;
 }
+
+/** One request to a server, as measured by the client (DESIGN §2); a failed request is a row too. */
+export interface RequestSample {
+  status: 'ok' | 'failed';
+  /** Why it failed (http_status, timeout, connection, malformed, aborted, no_tokens, server_error). */
+  reason?: string;
+  message?: string;
+  httpStatus?: number;
+  round: number;
+  sequence: number;
+  /** Index of the request in the run's prepared request stream (the same index is sent to every arm). */
+  request: number;
+  /** Warmup requests are recorded but left out of every statistic. */
+  warmup: boolean;
+  /** Prompt tokens: the client's count, and the server's usage.prompt_tokens when reported. */
+  promptTokensClient?: number;
+  promptTokensServer?: number;
+  outputTokens?: number;
+  /** Where outputTokens came from: the server's usage, or counted token events. */
+  outputTokensSource?: 'usage' | 'events';
+  cachedTokens?: number;
+  queueDelayMs?: number;
+  ttftMs?: number;
+  /** Open loop: t_first - t_sched (includes the queue delay). */
+  ttftFromSchedMs?: number;
+  e2elMs?: number;
+  tpotMs?: number;
+  itlMs?: number[];
+  /** Timings the server reported itself (e.g. llama.cpp `timings`), verbatim. */
+  serverTimings?: Record<string, unknown>;
+}
+
+/** Distribution of one latency (ms) over the successful, non-warmup requests. Percentiles interpolate linearly. */
+export interface Distribution {
+  n: number;
+  mean: number;
+  std: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface ServerMetrics {
+  ttft: Distribution;
+  tpot: Distribution;
+  itl: Distribution;
+  e2el: Distribution;
+  queueDelay: Distribution;
+  completed: number;
+  failed: number;
+  /** max(t_last) - min(t_send) over the non-warmup requests (ms). */
+  durationMs: number;
+  requestThroughput: number;
+  outputThroughput: number;
+  totalTokenThroughput: number;
+}
+
+export interface ServerCell extends CellBase {
+  kind: 'server';
+  samples: RequestSample[];
+  metrics: ServerMetrics;
+  /** Mean and max of (server prompt tokens - client prompt tokens), when the server reports usage. */
+  promptDrift?: { mean: number; max: number };
+  /** Share of prompt tokens the server served from a prefix cache; a high share invalidates TTFT. */
+  cachedTokenShare?: number;
+}
+
+export type Cell = KernelCell | ServerCell;

@@ -9,10 +9,11 @@ import type { AttentionShape } from '../../kernels/types.js';
 import {
   RESULT_SCHEMA,
   RESULT_SCHEMA_VERSION,
-  type Cell,
+  type KernelCell,
   type KernelSample,
   type Phase,
   type Provenance,
+  type KernelResultFile,
   type ResultFile,
 } from '../../reports/schema.js';
 import { capturedSource, parseHeadMix, type QkvSource, syntheticSource } from '../../workloads/index.js';
@@ -28,7 +29,7 @@ export type KernelProgress =
   | { type: 'ceilings'; streamReadBytesPerSec: number; scoreTileFlopsPerSec: number; cached: boolean }
   | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase; provenance: Provenance }
   | { type: 'sample'; context: number; phase: Phase; arm: string; sample: KernelSample }
-  | { type: 'phase-done'; index: number; total: number; cells: Cell[] };
+  | { type: 'phase-done'; index: number; total: number; cells: KernelCell[] };
 
 export interface KernelRunOptions {
   /** Stop between samples; the result is then marked interrupted. */
@@ -67,7 +68,10 @@ function runId(started: Date): string {
   return `kernel-${stamp}-${randomUUID().slice(0, 6)}`;
 }
 
-export async function runKernelBenchmark(config: KernelConfig, options: KernelRunOptions = {}): Promise<ResultFile> {
+export async function runKernelBenchmark(
+  config: KernelConfig,
+  options: KernelRunOptions = {},
+): Promise<KernelResultFile> {
   const c = { ...config };
   const { source, patterns } = workloadSource(c);
   const tooLong = c.contexts.filter((L) => L > source.maxLength);
@@ -84,7 +88,7 @@ export async function runKernelBenchmark(config: KernelConfig, options: KernelRu
   const arms = armsOf(c);
   const started = new Date();
   const environment = captureEnvironment();
-  const result: ResultFile = {
+  const result: KernelResultFile = {
     schema: RESULT_SCHEMA,
     schemaVersion: RESULT_SCHEMA_VERSION,
     run: {

@@ -5,7 +5,7 @@
 import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
 import type {
   Ceilings,
-  Cell,
+  KernelCell,
   HeadRecord,
   KernelSample,
   KernelSampleOk,
@@ -76,7 +76,7 @@ export interface CellContext {
   partitions?: number;
 }
 
-export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Cell[] {
+export function buildCells(measured: ArmMeasurement[], ctx: CellContext): KernelCell[] {
   const dense = measured[0];
   const denseTimes = new Map(okSamples(dense.samples).map((s) => [s.round, s.timeMs]));
   return measured.map((m, index) => {
@@ -109,7 +109,8 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Cell[]
       achievedBytesPerSec: total.bytes / seconds,
     };
     const load = foreignLoadOf(okSamples(m.samples));
-    const cell: Cell = {
+    const cell: KernelCell = {
+      kind: 'kernel',
       context: ctx.context,
       phase: ctx.phase,
       arm: m.arm,

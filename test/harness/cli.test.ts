@@ -13,7 +13,7 @@ import { ErrorCodes } from '../../kernels/errors.js';
 import { type KernelCommand, parseCli, type ReportCommand } from '../../harness/cli.js';
 import { resolveKernelConfig } from '../../harness/kernel/config.js';
 import { KERNEL_DEFAULTS } from '../../harness/kernel/defaults.js';
-import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type ResultFile } from '../../reports/schema.js';
+import { type KernelResultFile, RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../../reports/schema.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -302,7 +302,7 @@ describe('the built CLI as a child process', () => {
     const resultPath = join(dir, folders[0], 'result.json');
     const summaryPath = join(dir, folders[0], 'summary.md');
     expect(existsSync(summaryPath)).toBe(true);
-    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as ResultFile;
+    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as KernelResultFile;
     expect(result.schema).toBe(RESULT_SCHEMA);
     expect(result.schema).toBe('skipbench/result');
     expect(result.schemaVersion).toBe(RESULT_SCHEMA_VERSION);

@@ -9,7 +9,7 @@ import { createReferenceExecutor, type Executor } from '../../harness/kernel/exe
 import { type KernelProgress, runKernelBenchmark } from '../../harness/kernel/runner.js';
 import { choosePrefillSample } from '../../harness/kernel/sampling.js';
 import { render } from '../../reports/render.js';
-import type { Cell, KernelSampleFailed, ResultFile } from '../../reports/schema.js';
+import type { Cell, KernelResultFile, KernelSampleFailed, ResultFile } from '../../reports/schema.js';
 
 const BASE: KernelUserConfig = {
   contexts: [256, 512],
@@ -40,7 +40,7 @@ const cellKey = (c: Cell) => `${c.context} ${c.phase} ${c.arm}`;
 describe('runKernelBenchmark with the reference executor', () => {
   const published: { cells: number; status: string }[] = [];
   const events: KernelProgress[] = [];
-  let result: ResultFile;
+  let result: KernelResultFile;
   let lastPublished: ResultFile | undefined;
   const c = config();
 

@@ -4,12 +4,12 @@ import { comparisonRows, provenanceLabel, theoryBound } from '../../reports/comp
 import { renderMarkdown } from '../../reports/markdown.js';
 import { render, renderers } from '../../reports/render.js';
 import {
-  type Cell,
+  type KernelCell,
+  type KernelResultFile,
   type Phase,
   type Provenance,
   RESULT_SCHEMA,
   RESULT_SCHEMA_VERSION,
-  type ResultFile,
 } from '../../reports/schema.js';
 import { renderTable } from '../../reports/table.js';
 
@@ -28,7 +28,7 @@ interface CellSpec {
   pattern?: string;
 }
 
-function cell(s: CellSpec): Cell {
+function cell(s: CellSpec): KernelCell {
   const visited = 100;
   const skipped = Math.round((s.sparsity ?? 0) * visited);
   const counters = {
@@ -41,6 +41,7 @@ function cell(s: CellSpec): Cell {
   };
   const estimatedFullMs = s.medianMs * (s.workScale ?? 1);
   return {
+    kind: 'kernel',
     context: s.context,
     phase: s.phase,
     arm: s.arm,
@@ -89,7 +90,7 @@ const SAMPLED: Provenance = {
   method: 'stratified',
 };
 
-function result(cells: Cell[], arms = ['dense', 'skip']): ResultFile {
+function result(cells: KernelCell[], arms = ['dense', 'skip']): KernelResultFile {
   return {
     schema: RESULT_SCHEMA,
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -121,7 +122,7 @@ function result(cells: Cell[], arms = ['dense', 'skip']): ResultFile {
 }
 
 /** 1K prefill sampled (3.1% of the work), 2K decode measured. */
-function sample(): ResultFile {
+function sample(): KernelResultFile {
   return result([
     cell({ context: 1024, phase: 'prefill', arm: 'dense', medianMs: 2, provenance: SAMPLED, workScale: 32 }),
     cell({
