@@ -13,6 +13,7 @@ import { render, renderers } from '../reports/render.js';
 import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Phase, type ResultFile } from '../reports/schema.js';
 import { PATTERN_KINDS } from '../workloads/index.js';
 import { defaultCacheDir } from './ceilings.js';
+import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
 import { WASM_VARIANTS } from './cpu/wasm-module.js';
 import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from './kernel/config.js';
 import { KERNEL_DEFAULTS } from './kernel/defaults.js';
@@ -36,7 +37,7 @@ export interface ReportCommand {
   format: string;
 }
 
-export type CliCommand = KernelCommand | ReportCommand;
+export type CliCommand = KernelCommand | ReportCommand | BenchCommand;
 
 /** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
 const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
@@ -199,6 +200,7 @@ export function createCli(done: (command: CliCommand) => void): Command {
     .version(packageVersion())
     .showHelpAfterError();
   kernelCommand(program, done);
+  registerBench(program, done);
   reportCommand(program, done);
   return program;
 }
@@ -234,7 +236,8 @@ export function readResultFile(path: string): ResultFile {
   return value;
 }
 
-async function runKernel(command: KernelCommand, argv: string[]): Promise<number> {
+/** Runs `work` with Ctrl-C wired to an AbortSignal: the first stops after the current sample, a second exits. */
+async function interruptible(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -244,34 +247,39 @@ async function runKernel(command: KernelCommand, argv: string[]): Promise<number
     controller.abort('SIGINT');
   };
   process.on('SIGINT', onSigint);
-  let folder: string | undefined;
-  const print = command.quiet ? undefined : progressPrinter(process.stderr);
   try {
-    const result = await runKernelBenchmark(command.config, {
-      signal: controller.signal,
-      command: argv,
-      cacheDir: command.cacheDir,
-      refreshCeilings: command.refreshCeilings,
-      onProgress: print,
-      onResult: (r) => {
-        folder ??= resolve(command.config.outDir, r.run.id);
-        writeJsonAtomic(join(folder, 'result.json'), r);
-        writeFileAtomic(join(folder, 'summary.md'), render('markdown', r));
-      },
-    });
-    process.stdout.write(`\n${render('table', result)}\n\n`);
-    process.stdout.write(`Results: ${folder}/result.json and summary.md\n`);
-    return result.run.status === 'completed' ? 0 : 130;
+    return await work(controller.signal);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+async function runKernel(command: KernelCommand, argv: string[], signal: AbortSignal): Promise<number> {
+  let folder: string | undefined;
+  const print = command.quiet ? undefined : progressPrinter(process.stderr);
+  const result = await runKernelBenchmark(command.config, {
+    signal,
+    command: argv,
+    cacheDir: command.cacheDir,
+    refreshCeilings: command.refreshCeilings,
+    onProgress: print,
+    onResult: (r) => {
+      folder ??= resolve(command.config.outDir, r.run.id);
+      writeJsonAtomic(join(folder, 'result.json'), r);
+      writeFileAtomic(join(folder, 'summary.md'), render('markdown', r));
+    },
+  });
+  process.stdout.write(`\n${render('table', result)}\n\n`);
+  process.stdout.write(`Results: ${folder}/result.json and summary.md\n`);
+  return result.run.status === 'completed' ? 0 : 130;
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     const command = parseCli(argv);
     if (!command) return 0;
-    if (command.name === 'kernel') return await runKernel(command, argv);
+    if (command.name === 'kernel') return await interruptible((signal) => runKernel(command, argv, signal));
+    if (command.name === 'bench') return await interruptible((signal) => runBench(command, argv, signal));
     for (const file of command.files) process.stdout.write(render(command.format, readResultFile(file)));
     return 0;
   } catch (error) {

@@ -1,7 +1,7 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
 import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
-import { formatPercent, formatSci, formatSi, formatTokens } from './format.js';
-import type { Cell, KernelCell, ResultFile } from './schema.js';
+import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
+import type { Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -116,6 +116,35 @@ function armLabel(arm: ResultFile['arms'][number]): string {
   return parts.length ? `${arm.id} (${parts.join('; ')})` : arm.id;
 }
 
+function latencySection(result: ResultFile): string {
+  const cells = result.cells.filter((c): c is ServerCell => c.kind === 'server');
+  if (cells.length === 0) return '';
+  const pair = (d: { p50: number; p99: number }) => `${formatMs(d.p50)} / ${formatMs(d.p99)}`;
+  const rows = cells.map((c) => [
+    formatTokens(c.context),
+    c.phase,
+    c.arm,
+    pair(c.metrics.ttft),
+    c.phase === 'decode' ? pair(c.metrics.tpot) : '—',
+    c.phase === 'decode' ? pair(c.metrics.itl) : '—',
+    formatMs(c.metrics.e2el.p50),
+    `${c.metrics.completed} / ${c.metrics.failed}`,
+    c.promptDrift ? `${c.promptDrift.mean.toFixed(1)} (max ${c.promptDrift.max})` : '—',
+    formatPercent(c.cachedTokenShare) + (c.cacheFlagged ? ' (prefix cache hit: TTFT invalid)' : ''),
+  ]);
+  const positions = cells
+    .filter((c) => c.itlByPosition?.length)
+    .map((c) => `- ${formatTokens(c.context)} ${c.arm}: ${c.itlByPosition!.map((b) => `@${b.position} ${formatMs(b.medianMs)}`).join(', ')}`);
+  return [
+    '### Per-request latency',
+    '',
+    'TTFT = first token-bearing event - request written; TPOT = (E2EL - TTFT) / (output tokens - 1); ITL = gaps between token events. p50 / p99 over the successful non-warmup requests.',
+    '',
+    table(['context', 'phase', 'arm', 'TTFT p50 / p99', 'TPOT p50 / p99', 'ITL p50 / p99', 'E2EL p50', 'ok / failed', 'prompt drift (tokens)', 'prefix-cache share'], rows),
+    ...(positions.length ? ['', 'Decode ITL by position (median per bucket; the KV length grows while decoding):', '', ...positions] : []),
+  ].join('\n');
+}
+
 function environmentSection(result: ResultFile): string {
   const { host, runtime, ceilings } = result.environment;
   const lines = [
@@ -141,11 +170,15 @@ export function renderMarkdown(result: ResultFile): string {
     '',
     speedupSection(result),
     '',
-    '- **dense / skip**: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
+    result.target.kind === 'server'
+      ? '- **dense / skip**: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds.'
+      : '- **dense / skip**: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
     '- **speedup**: median(dense) / median(skip); **paired**: median of the per-round ratios (same round, adjacent in time).',
     '- **theory 2/(2-s)**: the bound for the measured tile sparsity s when skipping saves half of the work per tile (exp + P·V in prefill, the V read in decode).',
     '- **rate**: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
     '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',
+    '',
+    latencySection(result),
     '',
     headSection(result),
     '',

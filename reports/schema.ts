@@ -258,6 +258,9 @@ export interface RequestSample {
   /** Where outputTokens came from: the server's usage, or counted token events. */
   outputTokensSource?: 'usage' | 'events';
   cachedTokens?: number;
+  /** t_send and t_last relative to the start of the run (ms), for throughput over the run. */
+  sendAtMs?: number;
+  lastAtMs?: number;
   queueDelayMs?: number;
   ttftMs?: number;
   /** Open loop: t_first - t_sched (includes the queue delay). */
@@ -305,6 +308,10 @@ export interface ServerCell extends CellBase {
   promptDrift?: { mean: number; max: number };
   /** Share of prompt tokens the server served from a prefix cache; a high share invalidates TTFT. */
   cachedTokenShare?: number;
+  /** cachedTokenShare exceeded the run's limit: the prefix cache served this cell, its TTFT is not a prefill. */
+  cacheFlagged?: boolean;
+  /** Decode cells: inter-token latency by decode position (the KV length grows while decoding), median per bucket. */
+  itlByPosition?: { position: number; medianMs: number; n: number }[];
 }
 
 export type Cell = KernelCell | ServerCell;

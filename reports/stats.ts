@@ -34,3 +34,36 @@ export function mad(values: readonly number[]): number {
 export function mean(values: readonly number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 }
+
+/** Population standard deviation (divides by n, numpy's default ddof=0). */
+export function std(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, x) => a + (x - m) ** 2, 0) / values.length);
+}
+
+/** Summary of one latency (ms): count, mean, population std, min, p50/p90/p95/p99 (linear interpolation), max. */
+export function distribution(values: readonly number[]): {
+  n: number;
+  mean: number;
+  std: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
+  const s = sorted(values);
+  return {
+    n: s.length,
+    mean: mean(s),
+    std: std(s),
+    min: s.length ? s[0] : Number.NaN,
+    p50: quantileSorted(s, 0.5),
+    p90: quantileSorted(s, 0.9),
+    p95: quantileSorted(s, 0.95),
+    p99: quantileSorted(s, 0.99),
+    max: s.length ? s[s.length - 1] : Number.NaN,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Server benchmark configuration: arms (named endpoints, optionally started by a launch command), contexts, phases,
+ * rounds. Resolved and validated before any request is sent; errors name the field and the allowed range.
+ */
+import { ErrorCodes, invalid } from '../../kernels/errors.js';
+import { PHASES, type Phase } from '../../reports/schema.js';
+
+export interface ServerArmSpec {
+  id: string;
+  /** Server root URL (a trailing /v1 is accepted). Never put credentials here: use apiKeyEnv. */
+  baseUrl: string;
+  /** Shell command that starts this arm's server; `{config}` is replaced by a generated TensorRT-LLM YAML file. */
+  launch?: string;
+  /** The arm's Skip Softmax factors, when known (recorded, and used for the generated YAML). */
+  thresholdScaleFactor?: { prefill: number; decode: number };
+}
+
+export interface ServerBenchConfig {
+  arms: ServerArmSpec[];
+  endpoint: 'completions' | 'chat';
+  model?: string;
+  /** Prompt lengths in tokens as the server counts them (usage.prompt_tokens: the KV length L). */
+  contexts: number[];
+  phases: Phase[];
+  /** Paired rounds per (context, phase): each round sends one request to every arm. */
+  rounds: number;
+  /** Rounds sent first and left out of every statistic. */
+  warmup: number;
+  /** max_tokens of the decode run (the prefill probe always asks for 1). */
+  outputTokens: number;
+  seed: number;
+  apiKeyEnv?: string;
+  headers: Record<string, string>;
+  /** Per-request total and idle timeouts (ms). */
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  /** Extra body fields for every request, e.g. {"ignore_eos": true, "min_tokens": 64}. */
+  extraBody: Record<string, unknown>;
+  /** A cell whose prefix-cache share exceeds this is flagged (its TTFT is not a prefill measurement). */
+  maxCachedShare: number;
+  /** How long a launched server may take to answer its health check (ms). */
+  launchTimeoutMs: number;
+  outDir: string;
+}
+
+export type ServerBenchUserConfig = { [K in keyof ServerBenchConfig]?: ServerBenchConfig[K] };
+
+export const SERVER_BENCH_DEFAULTS = {
+  endpoint: 'completions' as const,
+  contexts: [1024, 4096, 16384],
+  phases: ['prefill', 'decode'] as Phase[],
+  rounds: 5,
+  warmup: 1,
+  outputTokens: 64,
+  seed: 1,
+  headers: {},
+  timeoutMs: 600_000,
+  idleTimeoutMs: 300_000,
+  extraBody: { ignore_eos: true },
+  maxCachedShare: 0.05,
+  launchTimeoutMs: 600_000,
+  outDir: 'results',
+};
+
+function check(ok: boolean, field: string, allowed: string, received: unknown): void {
+  if (!ok) throw invalid(ErrorCodes.CONFIG, field, allowed, received);
+}
+
+const isInt = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBenchConfig {
+  const c: ServerBenchConfig = {
+    ...SERVER_BENCH_DEFAULTS,
+    arms: [],
+    ...Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined)),
+  };
+  check(Array.isArray(c.arms) && c.arms.length >= 1, 'arms', 'at least one arm (id=url), dense first', c.arms);
+  const ids = new Set<string>();
+  for (const arm of c.arms) {
+    check(typeof arm.id === 'string' && /^[A-Za-z0-9._-]{1,32}$/.test(arm.id), 'arms.id', '1-32 characters of [A-Za-z0-9._-]', arm.id);
+    check(!ids.has(arm.id), 'arms.id', 'unique arm ids', arm.id);
+    ids.add(arm.id);
+    let url: URL | undefined;
+    try {
+      url = new URL(arm.baseUrl);
+    } catch {
+      url = undefined;
+    }
+    check(!!url && (url.protocol === 'http:' || url.protocol === 'https:'), 'arms.baseUrl', 'an http(s) URL', arm.baseUrl);
+    check(!url?.username && !url?.password, 'arms.baseUrl', 'a URL without credentials (use --api-key-env)', '<redacted>');
+  }
+  check(c.endpoint === 'completions' || c.endpoint === 'chat', 'endpoint', 'completions | chat', c.endpoint);
+  check(Array.isArray(c.contexts) && c.contexts.length > 0, 'contexts', 'a non-empty list', c.contexts);
+  for (const L of c.contexts) check(isInt(L, 2, 2 ** 21), 'contexts', 'integers in [2, 2097152] (tokens)', L);
+  check(Array.isArray(c.phases) && c.phases.length > 0 && c.phases.every((p) => PHASES.includes(p)), 'phases', PHASES.join(' | '), c.phases);
+  check(isInt(c.rounds, 1, 100000), 'rounds', 'an integer in [1, 100000]', c.rounds);
+  check(isInt(c.warmup, 0, 1000), 'warmup', 'an integer in [0, 1000]', c.warmup);
+  check(isInt(c.outputTokens, 2, 1 << 20), 'outputTokens', 'an integer in [2, 1048576] (TPOT needs two tokens)', c.outputTokens);
+  check(isInt(c.seed, 0, Number.MAX_SAFE_INTEGER), 'seed', 'an integer >= 0', c.seed);
+  for (const field of ['timeoutMs', 'idleTimeoutMs', 'launchTimeoutMs'] as const) {
+    check(Number.isFinite(c[field]) && c[field] > 0, field, 'a number of milliseconds > 0', c[field]);
+  }
+  check(Number.isFinite(c.maxCachedShare) && c.maxCachedShare >= 0 && c.maxCachedShare <= 1, 'maxCachedShare', 'a number in [0, 1]', c.maxCachedShare);
+  c.contexts = [...new Set(c.contexts)].sort((a, b) => a - b);
+  return c;
+}

@@ -1,0 +1,191 @@
+/**
+ * The server target: the same prepared request stream sent to every arm, one request at a time, in paired rounds.
+ * Prefill probe: max_tokens = 1, so TTFT is the prefill of an L-token prompt. Decode run: max_tokens = N with
+ * ignore_eos, so TPOT (and ITL by position) is decode at KV length L..L+N. Named endpoints are interleaved round by
+ * round (the order alternates); arms started by a launch command run one after another (a restart per round would
+ * dominate the run), which the result states. Results are published after every (context, phase).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Phase,
+  RESULT_SCHEMA,
+  RESULT_SCHEMA_VERSION,
+  type RequestSample,
+  type ServerCell,
+  type ServerResultFile,
+} from '../../reports/schema.js';
+import { type BuiltPrompt, buildPrompt, llama3Tokenizer } from '../../workloads/index.js';
+import { captureEnvironment } from '../environment.js';
+import type { RequestRecord, RequestSpec } from '../server/record.js';
+import { type RequestOptions, sendStreamingRequest } from '../server/request.js';
+import { buildServerCells, requestSample } from './cells.js';
+import type { ServerArmSpec, ServerBenchConfig } from './config.js';
+import { type LaunchedArm, launchArm } from './launch.js';
+
+export type ServerProgress =
+  | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase }
+  | { type: 'request'; context: number; phase: Phase; arm: string; sample: RequestSample }
+  | { type: 'phase-done'; index: number; total: number; cells: ServerCell[] };
+
+export interface ServerRunOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: ServerProgress) => void;
+  onResult?: (result: ServerResultFile) => void;
+  command?: string[];
+  /** Sends one request; default sendStreamingRequest (tests may wrap it). */
+  send?: (spec: RequestSpec, options: RequestOptions) => Promise<RequestRecord>;
+}
+
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `server-${stamp}-${randomUUID().slice(0, 6)}`;
+}
+
+/** One prompt per (round, arm): the same content for every arm, a prefix unique per run, arm and request. */
+function preparePrompts(c: ServerBenchConfig, runId: string, context: number, phase: Phase, rounds: number) {
+  const tokenizer = llama3Tokenizer();
+  const prompts = new Map<string, BuiltPrompt[]>();
+  const phaseIndex = phase === 'prefill' ? 0 : 1;
+  for (const arm of c.arms) {
+    const list: BuiltPrompt[] = [];
+    for (let r = 0; r < rounds; r++) {
+      list.push(
+        buildPrompt({
+          tokens: context,
+          count: 'prompt',
+          seed: c.seed,
+          runId: `${runId.slice(-6)}.${arm.id}`.slice(0, 64),
+          requestIndex: (context * 2 + phaseIndex) * 100000 + r,
+          endpoint: c.endpoint,
+          tokenizer,
+        }),
+      );
+    }
+    prompts.set(arm.id, list);
+  }
+  return { prompts, tokenizer: tokenizer.name };
+}
+
+function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: string): RequestSpec {
+  return {
+    id,
+    endpoint: c.endpoint,
+    ...(c.model ? { model: c.model } : {}),
+    ...(prompt.messages ? { messages: prompt.messages } : { prompt: prompt.text }),
+    maxTokens: phase === 'prefill' ? 1 : c.outputTokens,
+    extraBody: phase === 'prefill' ? { ...c.extraBody, ignore_eos: undefined, min_tokens: undefined } : c.extraBody,
+    promptTokens: prompt.promptTokens,
+  };
+}
+
+export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRunOptions = {}): Promise<ServerResultFile> {
+  const send = options.send ?? sendStreamingRequest;
+  const runId = newRunId();
+  const launched = c.arms.some((a) => a.launch);
+  const runStart = performance.now();
+  const result: ServerResultFile = {
+    schema: RESULT_SCHEMA,
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    run: {
+      id: runId,
+      startedAt: new Date().toISOString(),
+      status: 'running',
+      command: options.command ?? [],
+      config: { ...c, headers: Object.keys(c.headers) },
+    },
+    environment: captureEnvironment(),
+    target: {
+      kind: 'server',
+      endpoint: c.endpoint,
+      ...(c.model ? { model: c.model } : {}),
+      tokenizer: 'llama3 (llama3-tokenizer-js)',
+      load: launched
+        ? 'one request at a time; each arm launched in turn and measured for all rounds (not interleaved)'
+        : 'one request at a time, arms interleaved round by round with alternating order',
+    },
+    arms: c.arms.map((a) => ({
+      id: a.id,
+      ...(a.thresholdScaleFactor ? { thresholdScaleFactor: a.thresholdScaleFactor } : {}),
+      endpoint: { baseUrl: a.baseUrl, ...(a.launch ? { launch: a.launch } : {}) },
+    })),
+    cells: [],
+  };
+  const publish = () => options.onResult?.(result);
+  const requestOptions = (arm: ServerArmSpec): RequestOptions => ({
+    baseUrl: arm.baseUrl,
+    ...(c.apiKeyEnv ? { apiKeyEnv: c.apiKeyEnv } : {}),
+    headers: c.headers,
+    timeoutMs: c.timeoutMs,
+    idleTimeoutMs: c.idleTimeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const workDir = mkdtempSync(join(tmpdir(), 'skipbench-launch-'));
+  let running: LaunchedArm | undefined;
+  let sequence = 0;
+  try {
+    publish();
+    const total = c.contexts.length * c.phases.length;
+    let index = 0;
+    for (const context of c.contexts) {
+      for (const phase of c.phases) {
+        if (options.signal?.aborted) break;
+        index += 1;
+        options.onProgress?.({ type: 'phase-start', index, total, context, phase });
+        const rounds = c.warmup + c.rounds;
+        const { prompts } = preparePrompts(c, runId, context, phase, rounds);
+        const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
+        const one = async (arm: ServerArmSpec, round: number) => {
+          const prompt = prompts.get(arm.id)![round];
+          const record = await send(specOf(c, prompt, phase, `${arm.id}/${context}/${phase}/${round}`), requestOptions(arm));
+          const sample = requestSample(record, {
+            round: round - c.warmup,
+            sequence: sequence++,
+            request: round,
+            warmup: round < c.warmup,
+            runStart,
+          });
+          samples.get(arm.id)!.push(sample);
+          options.onProgress?.({ type: 'request', context, phase, arm: arm.id, sample });
+        };
+        if (launched) {
+          for (const arm of c.arms) {
+            running = arm.launch ? await launchArm(arm, workDir, c.launchTimeoutMs) : undefined;
+            for (let r = 0; r < rounds && !options.signal?.aborted; r++) await one(arm, r);
+            await running?.stop();
+            running = undefined;
+          }
+        } else {
+          for (let r = 0; r < rounds && !options.signal?.aborted; r++) {
+            const order = r % 2 === 0 ? c.arms : [...c.arms].reverse();
+            for (const arm of order) if (!options.signal?.aborted) await one(arm, r);
+          }
+        }
+        const cells = buildServerCells(samples, {
+          context,
+          phase,
+          arms: c.arms.map((a) => a.id),
+          maxCachedShare: c.maxCachedShare,
+        });
+        result.cells.push(...cells.filter((cell) => cell.samples.length > 0));
+        publish();
+        options.onProgress?.({ type: 'phase-done', index, total, cells });
+      }
+      if (options.signal?.aborted) break;
+    }
+    result.run.status = options.signal?.aborted ? 'interrupted' : 'completed';
+    if (options.signal?.aborted) result.run.reason = String(options.signal.reason ?? 'aborted');
+  } catch (error) {
+    result.run.status = 'failed';
+    result.run.reason = error instanceof Error ? error.message : String(error);
+    throw error;
+  } finally {
+    await running?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+    result.run.finishedAt = new Date().toISOString();
+    publish();
+  }
+  return result;
+}

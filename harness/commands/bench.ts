@@ -1,0 +1,204 @@
+/**
+ * `skipbench bench`: dense vs Skip Softmax against running OpenAI-compatible servers. Flags only: the measuring is
+ * runServerBenchmark's.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { ErrorCodes, SkipbenchError } from '../../kernels/errors.js';
+import { formatMs, formatRatio, formatTokens } from '../../reports/format.js';
+import { render } from '../../reports/render.js';
+import type { Phase } from '../../reports/schema.js';
+import { vllmExport } from '../../reports/vllm-export.js';
+import {
+  resolveServerBenchConfig,
+  SERVER_BENCH_DEFAULTS,
+  type ServerArmSpec,
+  type ServerBenchConfig,
+  type ServerBenchUserConfig,
+} from '../bench/config.js';
+import { runServerBenchmark, type ServerProgress } from '../bench/runner.js';
+import { writeFileAtomic, writeJsonAtomic } from '../result-writer.js';
+import { parseInteger, parseList, parseNumber, parseTokenCount } from '../units.js';
+
+export interface BenchCommand {
+  name: 'bench';
+  config: ServerBenchConfig;
+  vllm: boolean;
+  quiet: boolean;
+}
+
+/** The flag behind every config field, for error messages (a field without a flag fails to compile). */
+const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
+  arms: '--arm',
+  endpoint: '--endpoint',
+  model: '--model',
+  contexts: '--contexts',
+  phases: '--phases',
+  rounds: '--rounds',
+  warmup: '--warmup',
+  outputTokens: '--output-tokens',
+  seed: '--seed',
+  apiKeyEnv: '--api-key-env',
+  headers: '--header',
+  timeoutMs: '--timeout',
+  idleTimeoutMs: '--idle-timeout',
+  extraBody: '--extra-body',
+  maxCachedShare: '--max-cached-share',
+  launchTimeoutMs: '--launch-timeout',
+  outDir: '--out',
+};
+
+function armFlag(text: string, previous: ServerArmSpec[]): ServerArmSpec[] {
+  const at = text.indexOf('=');
+  if (at < 1) throw new SkipbenchError(ErrorCodes.CONFIG, `--arm must be id=url (got "${text}")`, { field: '--arm' });
+  return [...previous, { id: text.slice(0, at), baseUrl: text.slice(at + 1) }];
+}
+
+function headerFlag(text: string, previous: Record<string, string>): Record<string, string> {
+  const at = text.indexOf(':');
+  if (at < 1) throw new SkipbenchError(ErrorCodes.CONFIG, `--header must be "Name: value" (got "${text}")`, { field: '--header' });
+  return { ...previous, [text.slice(0, at).trim()]: text.slice(at + 1).trim() };
+}
+
+function jsonFlag(field: string) {
+  return (text: string) => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new SkipbenchError(ErrorCodes.CONFIG, `${field} must be JSON (got ${text})`, { field });
+    }
+  };
+}
+
+function armsFile(path: string): ServerArmSpec[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SkipbenchError(ErrorCodes.CONFIG, `--arms-file ${path}: ${(error as Error).message}`, { field: '--arms-file' });
+  }
+  const arms = (value as { arms?: unknown })?.arms ?? value;
+  if (!Array.isArray(arms)) {
+    throw new SkipbenchError(ErrorCodes.CONFIG, '--arms-file must hold a list of arms or {"arms": [...]}', { field: '--arms-file' });
+  }
+  return arms as ServerArmSpec[];
+}
+
+function resolveFromFlags(user: ServerBenchUserConfig): ServerBenchConfig {
+  try {
+    return resolveServerBenchConfig(user);
+  } catch (error) {
+    if (!(error instanceof SkipbenchError) || !error.field) throw error;
+    const flag = BENCH_FLAGS[error.field.split('.')[0] as keyof ServerBenchConfig];
+    if (!flag) throw error;
+    throw new SkipbenchError(error.code, `${flag}: ${error.message}`, { field: flag, allowed: error.allowed, received: error.received });
+  }
+}
+
+export function registerBench(program: Command, done: (command: BenchCommand) => void): void {
+  const d = SERVER_BENCH_DEFAULTS;
+  program
+    .command('bench')
+    .description(
+      'Dense vs Skip Softmax against running OpenAI-compatible servers (TensorRT-LLM, vLLM, SGLang, llama.cpp, ' +
+        '`skipbench serve`): a prefill probe (TTFT, max_tokens 1) and a decode run (TPOT, ITL by position) per ' +
+        'context, the same prompts to every arm in paired rounds. The first arm is the baseline.',
+    )
+    .option('--arm <id=url>', 'an arm: id and server URL (repeat; the first is the dense baseline)', armFlag, [])
+    .option('--arms-file <json>', 'arms from a JSON file: [{id, baseUrl, launch?, thresholdScaleFactor?}] ({config} in launch = generated TensorRT-LLM YAML)')
+    .addOption(new Option('--endpoint <name>', 'OpenAI endpoint').choices(['completions', 'chat']).default(d.endpoint))
+    .option('--model <name>', 'the model field to send (default: none)')
+    .addOption(
+      new Option('--contexts <tokens>', 'prompt lengths as the server counts them (usage.prompt_tokens; K = 1024)')
+        .argParser((t) => parseList('--contexts', t, parseTokenCount))
+        .default(d.contexts, d.contexts.map(formatTokens).join(',')),
+    )
+    .addOption(
+      new Option('--phases <list>', 'prefill (TTFT probe), decode (TPOT run)')
+        .argParser((t) => parseList('--phases', t, (_f, p) => p as Phase))
+        .default(d.phases, d.phases.join(',')),
+    )
+    .option('--rounds <n>', 'paired rounds per context and phase', (t) => parseInteger('--rounds', t, 1, 100000), d.rounds)
+    .option('--warmup <n>', 'warmup rounds, sent first and left out of statistics', (t) => parseInteger('--warmup', t, 0, 1000), d.warmup)
+    .option('--output-tokens <n>', 'max_tokens of the decode run (sent with ignore_eos)', (t) => parseInteger('--output-tokens', t, 2, 1 << 20), d.outputTokens)
+    .option('--seed <n>', 'prompt corpus seed', (t) => parseInteger('--seed', t, 0, Number.MAX_SAFE_INTEGER), d.seed)
+    .option('--api-key-env <NAME>', 'environment variable holding the API key (sent as a Bearer token, never written)')
+    .option('--header <"Name: value">', 'extra request header (repeat)', headerFlag, {})
+    .option('--timeout <ms>', 'per-request total timeout (ms)', (t) => parseNumber('--timeout', t, 1), d.timeoutMs)
+    .option('--idle-timeout <ms>', 'longest silence allowed, including waiting for the first token (ms)', (t) => parseNumber('--idle-timeout', t, 1), d.idleTimeoutMs)
+    .addOption(
+      new Option('--extra-body <json>', 'extra JSON fields for every request').argParser(jsonFlag('--extra-body')).default(d.extraBody, JSON.stringify(d.extraBody)),
+    )
+    .option('--max-cached-share <fraction>', 'flag cells whose prefix-cache share exceeds this', (t) => parseNumber('--max-cached-share', t, 0, 1), d.maxCachedShare)
+    .option('--launch-timeout <ms>', 'how long a launched server may take to become healthy (ms)', (t) => parseNumber('--launch-timeout', t, 1), d.launchTimeoutMs)
+    .option('--out <dir>', 'results folder; each run writes a new subfolder', d.outDir)
+    .option('--vllm-export', 'also write vLLM --save-result compatible JSON per arm, context and phase', false)
+    .option('--quiet', 'no progress lines', false)
+    .action((o) => {
+      const arms = [...(o.armsFile ? armsFile(o.armsFile) : []), ...o.arm];
+      done({
+        name: 'bench',
+        config: resolveFromFlags({
+          arms,
+          endpoint: o.endpoint,
+          model: o.model,
+          contexts: o.contexts,
+          phases: o.phases,
+          rounds: o.rounds,
+          warmup: o.warmup,
+          outputTokens: o.outputTokens,
+          seed: o.seed,
+          apiKeyEnv: o.apiKeyEnv,
+          headers: o.header,
+          timeoutMs: o.timeout,
+          idleTimeoutMs: o.idleTimeout,
+          extraBody: o.extraBody,
+          maxCachedShare: o.maxCachedShare,
+          launchTimeoutMs: o.launchTimeout,
+          outDir: o.out,
+        }),
+        vllm: o.vllmExport,
+        quiet: o.quiet,
+      });
+    });
+}
+
+function printer(stream: NodeJS.WritableStream): (event: ServerProgress) => void {
+  return (event) => {
+    if (event.type === 'phase-start') {
+      stream.write(`[${String(event.index).padStart(2)}/${event.total}] ${formatTokens(event.context)} ${event.phase} ...\n`);
+    } else if (event.type === 'phase-done') {
+      const [base, ...others] = event.cells;
+      const what = base.phase === 'prefill' ? 'TTFT' : 'TPOT';
+      for (const cell of others) {
+        stream.write(
+          `        ${what} ${base.arm} ${formatMs(base.summary.medianMs)}  ${cell.arm} ${formatMs(cell.summary.medianMs)}  ` +
+            `${formatRatio(cell.speedup?.ofMedians)}  failed ${base.metrics.failed}/${cell.metrics.failed}\n`,
+        );
+      }
+    }
+  };
+}
+
+export async function runBench(command: BenchCommand, argv: string[], signal: AbortSignal): Promise<number> {
+  let folder: string | undefined;
+  const result = await runServerBenchmark(command.config, {
+    signal,
+    command: argv,
+    onProgress: command.quiet ? undefined : printer(process.stderr),
+    onResult: (r) => {
+      folder ??= resolve(command.config.outDir, r.run.id);
+      writeJsonAtomic(join(folder, 'result.json'), r);
+      writeFileAtomic(join(folder, 'summary.md'), render('markdown', r));
+      if (command.vllm) {
+        for (const entry of vllmExport(r)) {
+          const name = String(entry.label).replace(/[^A-Za-z0-9.-]+/g, '-');
+          writeJsonAtomic(join(folder, 'vllm', `${name}.json`), entry);
+        }
+      }
+    },
+  });
+  process.stdout.write(`\n${render('table', result)}\n\nResults: ${folder}/result.json and summary.md\n`);
+  return result.run.status === 'completed' ? 0 : 130;
+}
