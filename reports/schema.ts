@@ -302,6 +302,8 @@ export interface ServerMetrics {
 
 export interface ServerCell extends CellBase {
   kind: 'server';
+  /** Present for load runs: how requests arrived. Absent: one request at a time in paired rounds. */
+  load?: { kind: 'closed'; concurrency: number } | { kind: 'open'; arrivals: string; rate: number; burstiness: number; maxConcurrency?: number };
   samples: RequestSample[];
   metrics: ServerMetrics;
   /** Mean and max of (server prompt tokens - client prompt tokens), when the server reports usage. */

@@ -15,8 +15,19 @@ export interface ServerArmSpec {
   thresholdScaleFactor?: { prefill: number; decode: number };
 }
 
+/** A load run instead of one-at-a-time probes: closed loop (fixed concurrency) or open loop (arrival process). */
+export type LoadSpec =
+  | { kind: 'closed'; concurrency: number }
+  | { kind: 'open'; arrivals: 'constant' | 'poisson' | 'gamma'; rate: number; burstiness: number; maxConcurrency?: number };
+
 export interface ServerBenchConfig {
   arms: ServerArmSpec[];
+  /** Absent: paired one-at-a-time prefill probes and decode runs. Present: a load run per context and arm. */
+  load?: LoadSpec;
+  /** Requests per load run (after warmup). */
+  numPrompts: number;
+  /** A load run starts no request after this long (ms); absent = send all numPrompts. */
+  durationMs?: number;
   endpoint: 'completions' | 'chat';
   model?: string;
   /** Prompt lengths in tokens as the server counts them (usage.prompt_tokens: the KV length L). */
@@ -51,6 +62,7 @@ export const SERVER_BENCH_DEFAULTS = {
   phases: ['prefill', 'decode'] as Phase[],
   rounds: 5,
   warmup: 1,
+  numPrompts: 100,
   outputTokens: 64,
   seed: 1,
   headers: {},
@@ -94,6 +106,18 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
   for (const L of c.contexts) check(isInt(L, 2, 2 ** 21), 'contexts', 'integers in [2, 2097152] (tokens)', L);
   check(Array.isArray(c.phases) && c.phases.length > 0 && c.phases.every((p) => PHASES.includes(p)), 'phases', PHASES.join(' | '), c.phases);
   check(isInt(c.rounds, 1, 100000), 'rounds', 'an integer in [1, 100000]', c.rounds);
+  check(isInt(c.numPrompts, 1, 1_000_000), 'numPrompts', 'an integer in [1, 1000000]', c.numPrompts);
+  if (c.durationMs !== undefined) check(Number.isFinite(c.durationMs) && c.durationMs > 0, 'durationMs', 'a number of milliseconds > 0', c.durationMs);
+  if (c.load?.kind === 'closed') check(isInt(c.load.concurrency, 1, 100000), 'load.concurrency', 'an integer in [1, 100000]', c.load.concurrency);
+  if (c.load?.kind === 'open') {
+    check(['constant', 'poisson', 'gamma'].includes(c.load.arrivals), 'load.arrivals', 'constant | poisson | gamma', c.load.arrivals);
+    check(c.load.rate > 0, 'load.rate', 'requests per second > 0 (Infinity = all at once)', c.load.rate);
+    check(Number.isFinite(c.load.burstiness) && c.load.burstiness > 0, 'load.burstiness', 'a number > 0 (1 = Poisson)', c.load.burstiness);
+    if (c.load.maxConcurrency !== undefined) check(isInt(c.load.maxConcurrency, 1, 100000), 'load.maxConcurrency', 'an integer in [1, 100000]', c.load.maxConcurrency);
+  }
+  if (c.load && c.arms.some((a) => a.launch)) {
+    check(false, 'load', 'named endpoints only (launch commands run probes, not load)', c.load.kind);
+  }
   check(isInt(c.warmup, 0, 1000), 'warmup', 'an integer in [0, 1000]', c.warmup);
   check(isInt(c.outputTokens, 2, 1 << 20), 'outputTokens', 'an integer in [2, 1048576] (TPOT needs two tokens)', c.outputTokens);
   check(isInt(c.seed, 0, Number.MAX_SAFE_INTEGER), 'seed', 'an integer >= 0', c.seed);

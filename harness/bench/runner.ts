@@ -24,6 +24,9 @@ import { type RequestOptions, sendStreamingRequest } from '../server/request.js'
 import { buildServerCells, requestSample } from './cells.js';
 import type { ServerArmSpec, ServerBenchConfig } from './config.js';
 import { type LaunchedArm, launchArm } from './launch.js';
+import { arrivalOffsets } from '../../workloads/arrivals.js';
+import { type LoadMode, runLoad } from '../server/load.js';
+import type { LoadSpec } from './config.js';
 
 export type ServerProgress =
   | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase }
@@ -102,9 +105,7 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
       endpoint: c.endpoint,
       ...(c.model ? { model: c.model } : {}),
       tokenizer: 'llama3 (llama3-tokenizer-js)',
-      load: launched
-        ? 'one request at a time; each arm launched in turn and measured for all rounds (not interleaved)'
-        : 'one request at a time, arms interleaved round by round with alternating order',
+      load: describeLoad(c, launched),
     },
     arms: c.arms.map((a) => ({
       id: a.id,
@@ -127,6 +128,12 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
   let sequence = 0;
   try {
     publish();
+    if (c.load) {
+      await runLoadCells(c, c.load, runId, runStart, result, options, requestOptions, send, publish);
+      result.run.status = options.signal?.aborted ? 'interrupted' : 'completed';
+      if (options.signal?.aborted) result.run.reason = String(options.signal.reason ?? 'aborted');
+      return result;
+    }
     const total = c.contexts.length * c.phases.length;
     let index = 0;
     for (const context of c.contexts) {
@@ -188,4 +195,87 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
     publish();
   }
   return result;
+}
+
+function describeLoad(c: ServerBenchConfig, launched: boolean): string {
+  const load = c.load;
+  if (!load) {
+    return launched
+      ? 'one request at a time; each arm launched in turn and measured for all rounds (not interleaved)'
+      : 'one request at a time, arms interleaved round by round with alternating order';
+  }
+  const how =
+    load.kind === 'closed'
+      ? `closed loop, ${load.concurrency} concurrent`
+      : `open loop, ${load.arrivals} arrivals at ${load.rate} req/s (burstiness ${load.burstiness})` +
+        (load.maxConcurrency ? `, at most ${load.maxConcurrency} in flight` : '');
+  return `${how}; ${c.numPrompts} requests per arm and context (the same prompts for every arm), arms one after another, order alternating per context`;
+}
+
+/**
+ * Load runs: per context, each arm receives the same prepared request stream under the same arrival schedule, one
+ * arm after the other (alternating which goes first). Requests pair by index across arms.
+ */
+async function runLoadCells(
+  c: ServerBenchConfig,
+  load: LoadSpec,
+  runId: string,
+  runStart: number,
+  result: ServerResultFile,
+  options: ServerRunOptions,
+  requestOptions: (arm: ServerArmSpec) => RequestOptions,
+  send: NonNullable<ServerRunOptions['send']>,
+  publish: () => void,
+): Promise<void> {
+  const total = c.contexts.length;
+  const count = c.warmup + c.numPrompts;
+  const offsets =
+    load.kind === 'open'
+      ? arrivalOffsets({ kind: load.arrivals, rate: load.rate, burstiness: load.arrivals === 'gamma' ? load.burstiness : undefined, seed: c.seed, count: c.numPrompts })
+      : undefined;
+  let sequence = 0;
+  for (const [i, context] of c.contexts.entries()) {
+    if (options.signal?.aborted) break;
+    options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode' });
+    const { prompts } = preparePrompts(c, runId, context, 'decode', count);
+    const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
+    const order = i % 2 === 0 ? c.arms : [...c.arms].reverse();
+    for (const arm of order) {
+      if (options.signal?.aborted) break;
+      const list = prompts.get(arm.id)!;
+      let taken = 0;
+      const mode: LoadMode =
+        load.kind === 'closed'
+          ? { kind: 'closed', concurrency: load.concurrency }
+          : { kind: 'open', offsets: offsets!, ...(load.maxConcurrency ? { maxConcurrency: load.maxConcurrency } : {}) };
+      const run = await runLoad({
+        next: () => (taken < count ? specOf(c, list[taken], 'decode', `${arm.id}/${context}/load/${taken++}`) : undefined),
+        mode,
+        warmup: c.warmup,
+        stop: { count: c.numPrompts, ...(c.durationMs ? { durationMs: c.durationMs } : {}) },
+        send: (spec, ctx) => send(spec, { ...requestOptions(arm), ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      for (const record of [...run.records].sort((a, b) => a.index - b.index)) {
+        const sample = requestSample(record, {
+          round: record.index - c.warmup,
+          sequence: sequence++,
+          request: record.index,
+          warmup: record.warmup,
+          runStart,
+        });
+        samples.get(arm.id)!.push(sample);
+        options.onProgress?.({ type: 'request', context, phase: 'decode', arm: arm.id, sample });
+      }
+    }
+    const cells = buildServerCells(samples, {
+      context,
+      phase: 'decode',
+      arms: c.arms.map((a) => a.id),
+      maxCachedShare: c.maxCachedShare,
+    }).map((cell) => ({ ...cell, load: { ...load } }));
+    result.cells.push(...cells.filter((cell) => cell.samples.length > 0));
+    publish();
+    options.onProgress?.({ type: 'phase-done', index: i + 1, total, cells });
+  }
 }

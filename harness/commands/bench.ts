@@ -13,6 +13,7 @@ import { vllmExport } from '../../reports/vllm-export.js';
 import {
   resolveServerBenchConfig,
   SERVER_BENCH_DEFAULTS,
+  type LoadSpec,
   type ServerArmSpec,
   type ServerBenchConfig,
   type ServerBenchUserConfig,
@@ -31,6 +32,9 @@ export interface BenchCommand {
 /** The flag behind every config field, for error messages (a field without a flag fails to compile). */
 const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
   arms: '--arm',
+  load: '--concurrency / --request-rate',
+  numPrompts: '--num-prompts',
+  durationMs: '--duration',
   endpoint: '--endpoint',
   model: '--model',
   contexts: '--contexts',
@@ -123,6 +127,13 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .option('--warmup <n>', 'warmup rounds, sent first and left out of statistics', (t) => parseInteger('--warmup', t, 0, 1000), d.warmup)
     .option('--output-tokens <n>', 'max_tokens of the decode run (sent with ignore_eos)', (t) => parseInteger('--output-tokens', t, 2, 1 << 20), d.outputTokens)
     .option('--seed <n>', 'prompt corpus seed', (t) => parseInteger('--seed', t, 0, Number.MAX_SAFE_INTEGER), d.seed)
+    .option('--concurrency <n>', 'load run: closed loop with n requests in flight (instead of paired probes)', (t) => parseInteger('--concurrency', t, 1, 100000))
+    .option('--request-rate <r>', 'load run: open loop at r requests/s (inf = all at once)', (t) => (t === 'inf' ? Number.POSITIVE_INFINITY : parseNumber('--request-rate', t, 1e-9)))
+    .addOption(new Option('--arrivals <kind>', 'open-loop arrival process').choices(['constant', 'poisson', 'gamma']).default('poisson'))
+    .option('--burstiness <k>', 'gamma shape of the inter-arrival times (1 = Poisson, < 1 burstier)', (t) => parseNumber('--burstiness', t, 1e-6), 1)
+    .option('--max-concurrency <n>', 'open loop: at most n in flight; later arrivals queue and their queue delay is recorded', (t) => parseInteger('--max-concurrency', t, 1, 100000))
+    .option('--num-prompts <n>', 'load run: requests per arm and context (after warmup)', (t) => parseInteger('--num-prompts', t, 1, 1_000_000), d.numPrompts)
+    .option('--duration <s>', 'load run: start no request after this many seconds', (t) => parseNumber('--duration', t, 0.001))
     .option('--api-key-env <NAME>', 'environment variable holding the API key (sent as a Bearer token, never written)')
     .option('--header <"Name: value">', 'extra request header (repeat)', headerFlag, {})
     .option('--timeout <ms>', 'per-request total timeout (ms)', (t) => parseNumber('--timeout', t, 1), d.timeoutMs)
@@ -137,10 +148,28 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .option('--quiet', 'no progress lines', false)
     .action((o) => {
       const arms = [...(o.armsFile ? armsFile(o.armsFile) : []), ...o.arm];
+      if (o.concurrency !== undefined && o.requestRate !== undefined) {
+        throw new SkipbenchError(ErrorCodes.CONFIG, '--concurrency and --request-rate exclude each other', { field: '--concurrency' });
+      }
+      const load: LoadSpec | undefined =
+        o.concurrency !== undefined
+          ? { kind: 'closed', concurrency: o.concurrency }
+          : o.requestRate !== undefined
+            ? {
+                kind: 'open',
+                arrivals: o.arrivals,
+                rate: o.requestRate,
+                burstiness: o.burstiness,
+                ...(o.maxConcurrency !== undefined ? { maxConcurrency: o.maxConcurrency } : {}),
+              }
+            : undefined;
       done({
         name: 'bench',
         config: resolveFromFlags({
           arms,
+          load,
+          numPrompts: o.numPrompts,
+          durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,
           endpoint: o.endpoint,
           model: o.model,
           contexts: o.contexts,

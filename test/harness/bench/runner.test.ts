@@ -246,3 +246,52 @@ describe('buildServerCells', () => {
     expect(cells[1].metrics.requestThroughput).toBeCloseTo(2 / 0.03, 9);
   });
 });
+
+describe('load runs', () => {
+  it('closed loop: every arm gets the same request stream, cells carry the load and throughput', async () => {
+    const config = resolveServerBenchConfig({
+      arms: [{ id: 'dense', baseUrl: dense.url }, { id: 'skip', baseUrl: skip.url }],
+      contexts: [48],
+      load: { kind: 'closed', concurrency: 3 },
+      numPrompts: 6,
+      warmup: 1,
+      outputTokens: 4,
+    });
+    const result = await runServerBenchmark(config);
+    expect(result.target.load).toMatch(/closed loop, 3 concurrent; 6 requests per arm/);
+    expect(result.cells.map((c) => `${c.phase} ${c.arm}`)).toEqual(['decode dense', 'decode skip']);
+    for (const cell of result.cells) {
+      expect(cell.load).toEqual({ kind: 'closed', concurrency: 3 });
+      expect(cell.samples).toHaveLength(7);
+      expect(cell.samples.map((s) => s.request)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(cell.metrics.completed).toBe(6);
+      expect(cell.metrics.outputThroughput).toBeGreaterThan(0);
+    }
+    expect(result.cells[1].speedup?.pairedRatios).toHaveLength(6);
+  });
+
+  it('open loop: sends on the arrival schedule and records queue delay under max concurrency', async () => {
+    const config = resolveServerBenchConfig({
+      arms: [{ id: 'dense', baseUrl: dense.url }],
+      contexts: [32],
+      load: { kind: 'open', arrivals: 'constant', rate: 100, burstiness: 1, maxConcurrency: 1 },
+      numPrompts: 4,
+      warmup: 0,
+      outputTokens: 2,
+    });
+    const result = await runServerBenchmark(config);
+    const queue = result.cells[0].samples.map((s) => s.queueDelayMs ?? 0);
+    // each request holds the only slot ~70 ms while arrivals come every 10 ms: the queue delay grows
+    expect(queue[3]).toBeGreaterThan(queue[1]);
+    expect(queue[3]).toBeGreaterThan(100);
+  });
+
+  it('load needs named endpoints, and concurrency and rate must be valid', () => {
+    expect(() =>
+      resolveServerBenchConfig({ arms: [{ id: 'a', baseUrl: 'http://h', launch: 'x' }], load: { kind: 'closed', concurrency: 2 } }),
+    ).toThrow(expect.objectContaining({ field: 'load' }));
+    expect(() => resolveServerBenchConfig({ arms: [{ id: 'a', baseUrl: 'http://h' }], load: { kind: 'closed', concurrency: 0 } })).toThrow(
+      expect.objectContaining({ field: 'load.concurrency' }),
+    );
+  });
+});
