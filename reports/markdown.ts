@@ -145,6 +145,25 @@ function latencySection(result: ResultFile): string {
   ].join('\n');
 }
 
+function capacitySection(result: ResultFile): string {
+  if (!result.capacity?.length) return '';
+  const rows = result.capacity.map((r) => [
+    formatTokens(r.context),
+    r.arm,
+    String(r.connections),
+    r.requestsPerSecond.toFixed(2),
+    `${formatMs(r.latencyMs.p50)} / ${formatMs(r.latencyMs.p90)} / ${formatMs(r.latencyMs.p99)}`,
+    `${r.ok} / ${r.non2xx + r.errors}`,
+  ]);
+  return [
+    '### Prefill capacity',
+    '',
+    `${result.capacity[0].method}.`,
+    '',
+    table(['context', 'arm', 'connections', 'requests/s', 'latency p50 / p90 / p99', 'ok / failed'], rows),
+  ].join('\n');
+}
+
 function environmentSection(result: ResultFile): string {
   const { host, runtime, ceilings } = result.environment;
   const lines = [
@@ -179,6 +198,8 @@ export function renderMarkdown(result: ResultFile): string {
     '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',
     '',
     latencySection(result),
+    '',
+    capacitySection(result),
     '',
     headSection(result),
     '',

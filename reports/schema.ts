@@ -25,6 +25,26 @@ export interface ResultFile {
   arms: Arm[];
   /** One entry per (context, phase, arm), in the order measured. */
   cells: Cell[];
+  /** Server prefill capacity runs (autocannon), when asked for. */
+  capacity?: CapacityRecord[];
+}
+
+/** Prefill capacity of one arm at one context: fixed connections, non-streaming max_tokens = 1 requests. */
+export interface CapacityRecord {
+  context: number;
+  arm: string;
+  connections: number;
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  durationMs: number;
+  /** Successful responses per second over the run. */
+  requestsPerSecond: number;
+  /** Whole-response latency (HDR histogram from autocannon, ms). */
+  latencyMs: { mean: number; stddev: number; p50: number; p90: number; p99: number; max: number };
+  method: string;
 }
 
 /** A result written by the kernel target: every cell is a kernel cell. */

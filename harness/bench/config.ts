@@ -24,6 +24,8 @@ export interface ServerBenchConfig {
   arms: ServerArmSpec[];
   /** Absent: paired one-at-a-time prefill probes and decode runs. Present: a load run per context and arm. */
   load?: LoadSpec;
+  /** Prefill capacity runs (autocannon) per context and arm: connections and requests (one unique prompt each). */
+  capacity?: { connections: number; requests: number };
   /** Requests per load run (after warmup). */
   numPrompts: number;
   /** A load run starts no request after this long (ms); absent = send all numPrompts. */
@@ -115,8 +117,13 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
     check(Number.isFinite(c.load.burstiness) && c.load.burstiness > 0, 'load.burstiness', 'a number > 0 (1 = Poisson)', c.load.burstiness);
     if (c.load.maxConcurrency !== undefined) check(isInt(c.load.maxConcurrency, 1, 100000), 'load.maxConcurrency', 'an integer in [1, 100000]', c.load.maxConcurrency);
   }
-  if (c.load && c.arms.some((a) => a.launch)) {
-    check(false, 'load', 'named endpoints only (launch commands run probes, not load)', c.load.kind);
+  if (c.capacity) {
+    check(isInt(c.capacity.connections, 1, 10000), 'capacity.connections', 'an integer in [1, 10000]', c.capacity.connections);
+    check(isInt(c.capacity.requests, 1, 1_000_000), 'capacity.requests', 'an integer in [1, 1000000]', c.capacity.requests);
+  }
+  if (c.arms.some((a) => a.launch)) {
+    check(!c.load, 'load', 'named endpoints only (launch commands run probes, not load)', c.load?.kind);
+    check(!c.capacity, 'capacity', 'named endpoints only (launch commands run probes, not capacity)', c.capacity);
   }
   check(isInt(c.warmup, 0, 1000), 'warmup', 'an integer in [0, 1000]', c.warmup);
   check(isInt(c.outputTokens, 2, 1 << 20), 'outputTokens', 'an integer in [2, 1048576] (TPOT needs two tokens)', c.outputTokens);

@@ -27,6 +27,7 @@ import { type LaunchedArm, launchArm } from './launch.js';
 import { arrivalOffsets } from '../../workloads/arrivals.js';
 import { type LoadMode, runLoad } from '../server/load.js';
 import type { LoadSpec } from './config.js';
+import { prefillCapacity } from './capacity.js';
 
 export type ServerProgress =
   | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase }
@@ -47,11 +48,14 @@ function newRunId(): string {
   return `server-${stamp}-${randomUUID().slice(0, 6)}`;
 }
 
-/** One prompt per (round, arm): the same content for every arm, a prefix unique per run, arm and request. */
-function preparePrompts(c: ServerBenchConfig, runId: string, context: number, phase: Phase, rounds: number) {
+/** Request streams of a run; each (context, stream) gets its own range of request indices. */
+const STREAMS = { prefill: 0, decode: 1, load: 2, capacity: 3 } as const;
+
+/** One prompt per (request, arm): the same content for every arm, a prefix unique per run, arm and request. */
+function preparePrompts(c: ServerBenchConfig, runId: string, context: number, stream: keyof typeof STREAMS, rounds: number) {
   const tokenizer = llama3Tokenizer();
   const prompts = new Map<string, BuiltPrompt[]>();
-  const phaseIndex = phase === 'prefill' ? 0 : 1;
+  const base = (c.contexts.indexOf(context) * 4 + STREAMS[stream]) * 1_000_000;
   for (const arm of c.arms) {
     const list: BuiltPrompt[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -61,7 +65,7 @@ function preparePrompts(c: ServerBenchConfig, runId: string, context: number, ph
           count: 'prompt',
           seed: c.seed,
           runId: `${runId.slice(-6)}.${arm.id}`.slice(0, 64),
-          requestIndex: (context * 2 + phaseIndex) * 100000 + r,
+          requestIndex: base + r,
           endpoint: c.endpoint,
           tokenizer,
         }),
@@ -128,15 +132,10 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
   let sequence = 0;
   try {
     publish();
-    if (c.load) {
-      await runLoadCells(c, c.load, runId, runStart, result, options, requestOptions, send, publish);
-      result.run.status = options.signal?.aborted ? 'interrupted' : 'completed';
-      if (options.signal?.aborted) result.run.reason = String(options.signal.reason ?? 'aborted');
-      return result;
-    }
-    const total = c.contexts.length * c.phases.length;
+    if (c.load) await runLoadCells(c, c.load, runId, runStart, result, options, requestOptions, send, publish);
+    const total = c.load ? 0 : c.contexts.length * c.phases.length;
     let index = 0;
-    for (const context of c.contexts) {
+    for (const context of total ? c.contexts : []) {
       for (const phase of c.phases) {
         if (options.signal?.aborted) break;
         index += 1;
@@ -181,6 +180,17 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
         options.onProgress?.({ type: 'phase-done', index, total, cells });
       }
       if (options.signal?.aborted) break;
+    }
+    if (c.capacity) {
+      result.capacity = [];
+      for (const [i, context] of c.contexts.entries()) {
+        const { prompts } = preparePrompts(c, runId, context, 'capacity', c.capacity.requests);
+        for (const arm of i % 2 === 0 ? c.arms : [...c.arms].reverse()) {
+          if (options.signal?.aborted) break;
+          result.capacity.push(await prefillCapacity(c, arm, context, prompts.get(arm.id)!, c.capacity.connections));
+          publish();
+        }
+      }
     }
     result.run.status = options.signal?.aborted ? 'interrupted' : 'completed';
     if (options.signal?.aborted) result.run.reason = String(options.signal.reason ?? 'aborted');
@@ -237,7 +247,7 @@ async function runLoadCells(
   for (const [i, context] of c.contexts.entries()) {
     if (options.signal?.aborted) break;
     options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode' });
-    const { prompts } = preparePrompts(c, runId, context, 'decode', count);
+    const { prompts } = preparePrompts(c, runId, context, 'load', count);
     const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
     const order = i % 2 === 0 ? c.arms : [...c.arms].reverse();
     for (const arm of order) {

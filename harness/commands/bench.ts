@@ -33,6 +33,7 @@ export interface BenchCommand {
 const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
   arms: '--arm',
   load: '--concurrency / --request-rate',
+  capacity: '--capacity',
   numPrompts: '--num-prompts',
   durationMs: '--duration',
   endpoint: '--endpoint',
@@ -132,6 +133,8 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .addOption(new Option('--arrivals <kind>', 'open-loop arrival process').choices(['constant', 'poisson', 'gamma']).default('poisson'))
     .option('--burstiness <k>', 'gamma shape of the inter-arrival times (1 = Poisson, < 1 burstier)', (t) => parseNumber('--burstiness', t, 1e-6), 1)
     .option('--max-concurrency <n>', 'open loop: at most n in flight; later arrivals queue and their queue delay is recorded', (t) => parseInteger('--max-concurrency', t, 1, 100000))
+    .option('--capacity <connections>', 'also measure prefill capacity with autocannon at this many connections (non-streaming, max_tokens 1)', (t) => parseInteger('--capacity', t, 1, 10000))
+    .option('--capacity-requests <n>', 'requests per capacity run, each a unique prompt (default: 8 per connection)', (t) => parseInteger('--capacity-requests', t, 1, 1_000_000))
     .option('--num-prompts <n>', 'load run: requests per arm and context (after warmup)', (t) => parseInteger('--num-prompts', t, 1, 1_000_000), d.numPrompts)
     .option('--duration <s>', 'load run: start no request after this many seconds', (t) => parseNumber('--duration', t, 0.001))
     .option('--api-key-env <NAME>', 'environment variable holding the API key (sent as a Bearer token, never written)')
@@ -169,6 +172,8 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
           arms,
           load,
           numPrompts: o.numPrompts,
+          capacity:
+            o.capacity !== undefined ? { connections: o.capacity, requests: o.capacityRequests ?? 8 * o.capacity } : undefined,
           durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,
           endpoint: o.endpoint,
           model: o.model,

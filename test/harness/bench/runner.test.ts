@@ -37,6 +37,12 @@ async function fakeServer(prefillMs: number, tokenMs: number, failEvery = 0): Pr
     }
     const promptTokens = Math.round(body.prompt.length / 4);
     prompts.push(promptTokens);
+    if (body.stream === false) {
+      await sleep(prefillMs);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, text: ' t0', finish_reason: 'length' }], usage: { prompt_tokens: promptTokens, completion_tokens: 1 } }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await sleep(prefillMs);
     for (let i = 0; i < body.max_tokens; i++) {
@@ -293,5 +299,32 @@ describe('load runs', () => {
     expect(() => resolveServerBenchConfig({ arms: [{ id: 'a', baseUrl: 'http://h' }], load: { kind: 'closed', concurrency: 0 } })).toThrow(
       expect.objectContaining({ field: 'load.concurrency' }),
     );
+  });
+});
+
+describe('prefill capacity (autocannon)', () => {
+  it('measures requests/s and whole-response latency per arm with unique non-streaming prompts', async () => {
+    const before = { dense: dense.prompts.length, skip: skip.prompts.length };
+    const config = resolveServerBenchConfig({
+      arms: [{ id: 'dense', baseUrl: dense.url }, { id: 'skip', baseUrl: skip.url }],
+      contexts: [40],
+      phases: ['prefill'],
+      rounds: 1,
+      warmup: 0,
+      capacity: { connections: 2, requests: 8 },
+    });
+    const result = await runServerBenchmark(config);
+    expect(result.capacity?.map((r) => r.arm)).toEqual(['dense', 'skip']);
+    for (const r of result.capacity!) {
+      expect(r).toMatchObject({ context: 40, connections: 2, ok: 8, non2xx: 0, errors: 0 });
+      expect(r.requestsPerSecond).toBeGreaterThan(0);
+    }
+    // dense holds each connection ~60 ms per request, skip ~30 ms: about twice the capacity
+    const [d, s] = result.capacity!;
+    expect(s.requestsPerSecond / d.requestsPerSecond).toBeGreaterThan(1.4);
+    expect(d.latencyMs.p50).toBeGreaterThanOrEqual(55);
+    // one probe request per arm plus 8 capacity requests, every prompt different
+    expect(dense.prompts.length - before.dense).toBe(9);
+    expect(renderMarkdown(result)).toContain('### Prefill capacity');
   });
 });
