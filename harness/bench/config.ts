@@ -31,6 +31,9 @@ export interface ServerBenchConfig {
   /** A load run starts no request after this long (ms); absent = send all numPrompts. */
   durationMs?: number;
   endpoint: 'completions' | 'chat';
+  /** Completions prompts as text, or as token ids (BOS id first, so usage.prompt_tokens stays the context on servers
+   * that add no BOS to id prompts, as vLLM; drift reports any server that does). */
+  promptFormat: 'text' | 'token-ids';
   model?: string;
   /** Prompt lengths in tokens as the server counts them (usage.prompt_tokens: the KV length L). */
   contexts: number[];
@@ -60,6 +63,7 @@ export type ServerBenchUserConfig = { [K in keyof ServerBenchConfig]?: ServerBen
 
 export const SERVER_BENCH_DEFAULTS = {
   endpoint: 'completions' as const,
+  promptFormat: 'text' as const,
   contexts: [1024, 4096, 16384],
   phases: ['prefill', 'decode'] as Phase[],
   rounds: 5,
@@ -104,6 +108,8 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
     check(!url?.username && !url?.password, 'arms.baseUrl', 'a URL without credentials (use --api-key-env)', '<redacted>');
   }
   check(c.endpoint === 'completions' || c.endpoint === 'chat', 'endpoint', 'completions | chat', c.endpoint);
+  check(c.promptFormat === 'text' || c.promptFormat === 'token-ids', 'promptFormat', 'text | token-ids', c.promptFormat);
+  check(c.promptFormat === 'text' || c.endpoint === 'completions', 'promptFormat', 'text with the chat endpoint', c.promptFormat);
   check(Array.isArray(c.contexts) && c.contexts.length > 0, 'contexts', 'a non-empty list', c.contexts);
   for (const L of c.contexts) check(isInt(L, 2, 2 ** 21), 'contexts', 'integers in [2, 2097152] (tokens)', L);
   check(Array.isArray(c.phases) && c.phases.length > 0 && c.phases.every((p) => PHASES.includes(p)), 'phases', PHASES.join(' | '), c.phases);

@@ -51,29 +51,35 @@ function newRunId(): string {
 /** Request streams of a run; each (context, stream) gets its own range of request indices. */
 const STREAMS = { prefill: 0, decode: 1, load: 2, capacity: 3 } as const;
 
-/** One prompt per (request, arm): the same content for every arm, a prefix unique per run, arm and request. */
+/**
+ * One prompt per request, the same for every arm (a paired comparison on identical inputs), each with a prefix
+ * unique to this run and request so no prefix cache can serve it. Two arms on one server would hit its cache with
+ * the second copy; the prefix-cache share then flags the cell.
+ */
 function preparePrompts(c: ServerBenchConfig, runId: string, context: number, stream: keyof typeof STREAMS, rounds: number) {
   const tokenizer = llama3Tokenizer();
-  const prompts = new Map<string, BuiltPrompt[]>();
   const base = (c.contexts.indexOf(context) * 4 + STREAMS[stream]) * 1_000_000;
-  for (const arm of c.arms) {
-    const list: BuiltPrompt[] = [];
-    for (let r = 0; r < rounds; r++) {
-      list.push(
-        buildPrompt({
-          tokens: context,
-          count: 'prompt',
-          seed: c.seed,
-          runId: `${runId.slice(-6)}.${arm.id}`.slice(0, 64),
-          requestIndex: base + r,
-          endpoint: c.endpoint,
-          tokenizer,
-        }),
-      );
-    }
-    prompts.set(arm.id, list);
+  const list: BuiltPrompt[] = [];
+  for (let r = 0; r < rounds; r++) {
+    list.push(
+      buildPrompt({
+        tokens: context,
+        count: 'prompt',
+        seed: c.seed,
+        runId: runId.slice(-6),
+        requestIndex: base + r,
+        endpoint: c.endpoint,
+        tokenizer,
+      }),
+    );
   }
-  return { prompts, tokenizer: tokenizer.name };
+  return list;
+}
+
+function promptField(c: ServerBenchConfig, prompt: BuiltPrompt): string | number[] {
+  if (c.promptFormat === 'text') return prompt.text;
+  const bos = llama3Tokenizer().bosId;
+  return bos === undefined ? prompt.tokenIds : [bos, ...prompt.tokenIds];
 }
 
 function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: string): RequestSpec {
@@ -81,7 +87,7 @@ function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: str
     id,
     endpoint: c.endpoint,
     ...(c.model ? { model: c.model } : {}),
-    ...(prompt.messages ? { messages: prompt.messages } : { prompt: prompt.text }),
+    ...(prompt.messages ? { messages: prompt.messages } : { prompt: promptField(c, prompt) }),
     maxTokens: phase === 'prefill' ? 1 : c.outputTokens,
     extraBody: phase === 'prefill' ? { ...c.extraBody, ignore_eos: undefined, min_tokens: undefined } : c.extraBody,
     promptTokens: prompt.promptTokens,
@@ -141,10 +147,10 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
         index += 1;
         options.onProgress?.({ type: 'phase-start', index, total, context, phase });
         const rounds = c.warmup + c.rounds;
-        const { prompts } = preparePrompts(c, runId, context, phase, rounds);
+        const prompts = preparePrompts(c, runId, context, phase, rounds);
         const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
         const one = async (arm: ServerArmSpec, round: number) => {
-          const prompt = prompts.get(arm.id)![round];
+          const prompt = prompts[round];
           const record = await send(specOf(c, prompt, phase, `${arm.id}/${context}/${phase}/${round}`), requestOptions(arm));
           const sample = requestSample(record, {
             round: round - c.warmup,
@@ -184,10 +190,10 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
     if (c.capacity) {
       result.capacity = [];
       for (const [i, context] of c.contexts.entries()) {
-        const { prompts } = preparePrompts(c, runId, context, 'capacity', c.capacity.requests);
+        const prompts = preparePrompts(c, runId, context, 'capacity', c.capacity.requests);
         for (const arm of i % 2 === 0 ? c.arms : [...c.arms].reverse()) {
           if (options.signal?.aborted) break;
-          result.capacity.push(await prefillCapacity(c, arm, context, prompts.get(arm.id)!, c.capacity.connections));
+          result.capacity.push(await prefillCapacity(c, arm, context, prompts, c.capacity.connections));
           publish();
         }
       }
@@ -247,12 +253,11 @@ async function runLoadCells(
   for (const [i, context] of c.contexts.entries()) {
     if (options.signal?.aborted) break;
     options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode' });
-    const { prompts } = preparePrompts(c, runId, context, 'load', count);
+    const list = preparePrompts(c, runId, context, 'load', count);
     const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
     const order = i % 2 === 0 ? c.arms : [...c.arms].reverse();
     for (const arm of order) {
       if (options.signal?.aborted) break;
-      const list = prompts.get(arm.id)!;
       let taken = 0;
       const mode: LoadMode =
         load.kind === 'closed'

@@ -37,6 +37,7 @@ const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
   numPrompts: '--num-prompts',
   durationMs: '--duration',
   endpoint: '--endpoint',
+  promptFormat: '--prompt-format',
   model: '--model',
   contexts: '--contexts',
   phases: '--phases',
@@ -113,6 +114,9 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .option('--arm <id=url>', 'an arm: id and server URL (repeat; the first is the dense baseline)', armFlag, [])
     .option('--arms-file <json>', 'arms from a JSON file: [{id, baseUrl, launch?, thresholdScaleFactor?}] ({config} in launch = generated TensorRT-LLM YAML)')
     .addOption(new Option('--endpoint <name>', 'OpenAI endpoint').choices(['completions', 'chat']).default(d.endpoint))
+    .addOption(
+      new Option('--prompt-format <format>', 'completions prompt as text, or as token ids (BOS first)').choices(['text', 'token-ids']).default(d.promptFormat),
+    )
     .option('--model <name>', 'the model field to send (default: none)')
     .addOption(
       new Option('--contexts <tokens>', 'prompt lengths as the server counts them (usage.prompt_tokens; K = 1024)')
@@ -176,6 +180,7 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
             o.capacity !== undefined ? { connections: o.capacity, requests: o.capacityRequests ?? 8 * o.capacity } : undefined,
           durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,
           endpoint: o.endpoint,
+          promptFormat: o.promptFormat,
           model: o.model,
           contexts: o.contexts,
           phases: o.phases,

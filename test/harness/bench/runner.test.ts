@@ -18,6 +18,7 @@ interface FakeServer {
   url: string;
   server: Server;
   prompts: number[];
+  texts: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,6 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Streams max_tokens tokens: first after `prefillMs`, then one every `tokenMs`; usage in a final chunk. */
 async function fakeServer(prefillMs: number, tokenMs: number, failEvery = 0): Promise<FakeServer> {
   const prompts: number[] = [];
+  const texts: string[] = [];
   let count = 0;
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -37,6 +39,7 @@ async function fakeServer(prefillMs: number, tokenMs: number, failEvery = 0): Pr
     }
     const promptTokens = Math.round(body.prompt.length / 4);
     prompts.push(promptTokens);
+    texts.push(body.prompt);
     if (body.stream === false) {
       await sleep(prefillMs);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -55,7 +58,7 @@ async function fakeServer(prefillMs: number, tokenMs: number, failEvery = 0): Pr
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, prompts };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, prompts, texts };
 }
 
 let dense: FakeServer;
@@ -129,7 +132,10 @@ describe('runServerBenchmark', () => {
     }
   });
 
-  it('sends exact-length prompts with a unique prefix per arm and request, and records drift', () => {
+  it('sends every arm the same exact-length prompts, each unique in the run, and records drift', () => {
+    expect(dense.texts.length).toBe(16);
+    expect(new Set(dense.texts).size).toBe(16);
+    expect([...skip.texts].sort()).toEqual([...dense.texts].sort());
     const cell = result.cells.find((c) => c.context === 256 && c.phase === 'prefill' && c.arm === 'dense') as ServerCell;
     for (const s of cell.samples) expect(s.promptTokensClient).toBe(256);
     expect(cell.promptDrift).toBeDefined();
