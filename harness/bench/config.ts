@@ -4,6 +4,7 @@
  */
 import { ErrorCodes, invalid } from '../../kernels/errors.js';
 import { PHASES, type Phase } from '../../reports/schema.js';
+import { lengthSampler } from '../../workloads/index.js';
 
 export interface ServerArmSpec {
   id: string;
@@ -20,12 +21,24 @@ export type LoadSpec =
   | { kind: 'closed'; concurrency: number }
   | { kind: 'open'; arrivals: 'constant' | 'poisson' | 'gamma'; rate: number; burstiness: number; maxConcurrency?: number };
 
+export interface LengthDistribution {
+  kind: 'fixed' | 'uniform' | 'normal';
+  /** Relative spread around the mean (0..1). */
+  spread: number;
+}
+
 export interface ServerBenchConfig {
   arms: ServerArmSpec[];
   /** Absent: paired one-at-a-time prefill probes and decode runs. Present: a load run per context and arm. */
   load?: LoadSpec;
   /** Prefill capacity runs (autocannon) per context and arm: connections and requests (one unique prompt each). */
   capacity?: { connections: number; requests: number };
+  /**
+   * Load runs: how prompt and output lengths vary around the context and outputTokens. fixed: exactly them;
+   * uniform: within +-spread of them; normal: std = spread x them. Clamped to [2, 2x]. Probes always use fixed lengths.
+   */
+  inputLengths: LengthDistribution;
+  outputLengths: LengthDistribution;
   /** Requests per load run (after warmup). */
   numPrompts: number;
   /** A load run starts no request after this long (ms); absent = send all numPrompts. */
@@ -69,6 +82,8 @@ export const SERVER_BENCH_DEFAULTS = {
   rounds: 5,
   warmup: 1,
   numPrompts: 100,
+  inputLengths: { kind: 'fixed', spread: 0 } as LengthDistribution,
+  outputLengths: { kind: 'fixed', spread: 0 } as LengthDistribution,
   outputTokens: 64,
   seed: 1,
   headers: {},
@@ -123,6 +138,11 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
     check(Number.isFinite(c.load.burstiness) && c.load.burstiness > 0, 'load.burstiness', 'a number > 0 (1 = Poisson)', c.load.burstiness);
     if (c.load.maxConcurrency !== undefined) check(isInt(c.load.maxConcurrency, 1, 100000), 'load.maxConcurrency', 'an integer in [1, 100000]', c.load.maxConcurrency);
   }
+  for (const field of ['inputLengths', 'outputLengths'] as const) {
+    const dist = c[field];
+    check(['fixed', 'uniform', 'normal'].includes(dist?.kind), `${field}.kind`, 'fixed | uniform | normal', dist?.kind);
+    check(Number.isFinite(dist.spread) && dist.spread >= 0 && dist.spread <= 1, `${field}.spread`, 'a number in [0, 1]', dist.spread);
+  }
   if (c.capacity) {
     check(isInt(c.capacity.connections, 1, 10000), 'capacity.connections', 'an integer in [1, 10000]', c.capacity.connections);
     check(isInt(c.capacity.requests, 1, 1_000_000), 'capacity.requests', 'an integer in [1, 1000000]', c.capacity.requests);
@@ -140,4 +160,16 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
   check(Number.isFinite(c.maxCachedShare) && c.maxCachedShare >= 0 && c.maxCachedShare <= 1, 'maxCachedShare', 'a number in [0, 1]', c.maxCachedShare);
   c.contexts = [...new Set(c.contexts)].sort((a, b) => a - b);
   return c;
+}
+
+/** The i-th length of a distribution around `mean` (deterministic per seed), clamped to [2, 2 x mean]. */
+export function lengthAround(dist: LengthDistribution, mean: number, seed: number): (index: number) => number {
+  const min = Math.min(mean, 2);
+  const max = Math.max(mean, 2 * mean);
+  if (dist.kind === 'fixed' || dist.spread === 0) return () => mean;
+  const sampler =
+    dist.kind === 'uniform'
+      ? lengthSampler({ kind: 'uniform', min: Math.max(min, Math.round(mean * (1 - dist.spread))), max: Math.min(max, Math.round(mean * (1 + dist.spread))), seed })
+      : lengthSampler({ kind: 'normal', mean, std: dist.spread * mean, min, max, seed });
+  return (index) => sampler.at(index);
 }

@@ -26,7 +26,7 @@ import type { ServerArmSpec, ServerBenchConfig } from './config.js';
 import { type LaunchedArm, launchArm } from './launch.js';
 import { arrivalOffsets } from '../../workloads/arrivals.js';
 import { type LoadMode, runLoad } from '../server/load.js';
-import type { LoadSpec } from './config.js';
+import { type LoadSpec, lengthAround } from './config.js';
 import { prefillCapacity } from './capacity.js';
 
 export type ServerProgress =
@@ -56,14 +56,21 @@ const STREAMS = { prefill: 0, decode: 1, load: 2, capacity: 3 } as const;
  * unique to this run and request so no prefix cache can serve it. Two arms on one server would hit its cache with
  * the second copy; the prefix-cache share then flags the cell.
  */
-function preparePrompts(c: ServerBenchConfig, runId: string, context: number, stream: keyof typeof STREAMS, rounds: number) {
+function preparePrompts(
+  c: ServerBenchConfig,
+  runId: string,
+  context: number,
+  stream: keyof typeof STREAMS,
+  rounds: number,
+  lengthOf: (index: number) => number = () => context,
+) {
   const tokenizer = llama3Tokenizer();
   const base = (c.contexts.indexOf(context) * 4 + STREAMS[stream]) * 1_000_000;
   const list: BuiltPrompt[] = [];
   for (let r = 0; r < rounds; r++) {
     list.push(
       buildPrompt({
-        tokens: context,
+        tokens: lengthOf(r),
         count: 'prompt',
         seed: c.seed,
         runId: runId.slice(-6),
@@ -82,13 +89,13 @@ function promptField(c: ServerBenchConfig, prompt: BuiltPrompt): string | number
   return bos === undefined ? prompt.tokenIds : [bos, ...prompt.tokenIds];
 }
 
-function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: string): RequestSpec {
+function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: string, outputTokens = c.outputTokens): RequestSpec {
   return {
     id,
     endpoint: c.endpoint,
     ...(c.model ? { model: c.model } : {}),
     ...(prompt.messages ? { messages: prompt.messages } : { prompt: promptField(c, prompt) }),
-    maxTokens: phase === 'prefill' ? 1 : c.outputTokens,
+    maxTokens: phase === 'prefill' ? 1 : outputTokens,
     extraBody: phase === 'prefill' ? { ...c.extraBody, ignore_eos: undefined, min_tokens: undefined } : c.extraBody,
     promptTokens: prompt.promptTokens,
   };
@@ -253,7 +260,8 @@ async function runLoadCells(
   for (const [i, context] of c.contexts.entries()) {
     if (options.signal?.aborted) break;
     options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode' });
-    const list = preparePrompts(c, runId, context, 'load', count);
+    const list = preparePrompts(c, runId, context, 'load', count, lengthAround(c.inputLengths, context, c.seed));
+    const outputOf = lengthAround(c.outputLengths, c.outputTokens, c.seed + 1);
     const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
     const order = i % 2 === 0 ? c.arms : [...c.arms].reverse();
     for (const arm of order) {
@@ -264,7 +272,11 @@ async function runLoadCells(
           ? { kind: 'closed', concurrency: load.concurrency }
           : { kind: 'open', offsets: offsets!, ...(load.maxConcurrency ? { maxConcurrency: load.maxConcurrency } : {}) };
       const run = await runLoad({
-        next: () => (taken < count ? specOf(c, list[taken], 'decode', `${arm.id}/${context}/load/${taken++}`) : undefined),
+        next: () => {
+          if (taken >= count) return undefined;
+          const i = taken++;
+          return specOf(c, list[i], 'decode', `${arm.id}/${context}/load/${i}`, outputOf(i));
+        },
         mode,
         warmup: c.warmup,
         stop: { count: c.numPrompts, ...(c.durationMs ? { durationMs: c.durationMs } : {}) },

@@ -13,6 +13,7 @@ import { vllmExport } from '../../reports/vllm-export.js';
 import {
   resolveServerBenchConfig,
   SERVER_BENCH_DEFAULTS,
+  type LengthDistribution,
   type LoadSpec,
   type ServerArmSpec,
   type ServerBenchConfig,
@@ -35,6 +36,8 @@ const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
   load: '--concurrency / --request-rate',
   capacity: '--capacity',
   numPrompts: '--num-prompts',
+  inputLengths: '--input-lengths',
+  outputLengths: '--output-lengths',
   durationMs: '--duration',
   endpoint: '--endpoint',
   promptFormat: '--prompt-format',
@@ -74,6 +77,16 @@ function jsonFlag(field: string) {
     } catch {
       throw new SkipbenchError(ErrorCodes.CONFIG, `${field} must be JSON (got ${text})`, { field });
     }
+  };
+}
+
+function lengthDistFlag(field: string) {
+  return (text: string): LengthDistribution => {
+    const [kind, spread] = text.split(':');
+    if (!['fixed', 'uniform', 'normal'].includes(kind)) {
+      throw new SkipbenchError(ErrorCodes.CONFIG, `${field} must be fixed, uniform:SPREAD or normal:SPREAD (got "${text}")`, { field });
+    }
+    return { kind: kind as LengthDistribution['kind'], spread: spread === undefined ? (kind === 'fixed' ? 0 : 0.1) : parseNumber(field, spread, 0, 1) };
   };
 }
 
@@ -139,6 +152,8 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .option('--max-concurrency <n>', 'open loop: at most n in flight; later arrivals queue and their queue delay is recorded', (t) => parseInteger('--max-concurrency', t, 1, 100000))
     .option('--capacity <connections>', 'also measure prefill capacity with autocannon at this many connections (non-streaming, max_tokens 1)', (t) => parseInteger('--capacity', t, 1, 10000))
     .option('--capacity-requests <n>', 'requests per capacity run, each a unique prompt (default: 8 per connection)', (t) => parseInteger('--capacity-requests', t, 1, 1_000_000))
+    .option('--input-lengths <kind[:spread]>', 'load runs: prompt lengths fixed, uniform:0.2 (+-20%) or normal:0.1 (std 10%) around each context', lengthDistFlag('--input-lengths'), d.inputLengths)
+    .option('--output-lengths <kind[:spread]>', 'load runs: output lengths around --output-tokens, same forms', lengthDistFlag('--output-lengths'), d.outputLengths)
     .option('--num-prompts <n>', 'load run: requests per arm and context (after warmup)', (t) => parseInteger('--num-prompts', t, 1, 1_000_000), d.numPrompts)
     .option('--duration <s>', 'load run: start no request after this many seconds', (t) => parseNumber('--duration', t, 0.001))
     .option('--api-key-env <NAME>', 'environment variable holding the API key (sent as a Bearer token, never written)')
@@ -176,6 +191,8 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
           arms,
           load,
           numPrompts: o.numPrompts,
+          inputLengths: o.inputLengths,
+          outputLengths: o.outputLengths,
           capacity:
             o.capacity !== undefined ? { connections: o.capacity, requests: o.capacityRequests ?? 8 * o.capacity } : undefined,
           durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,

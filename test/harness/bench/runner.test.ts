@@ -298,6 +298,28 @@ describe('load runs', () => {
     expect(queue[3]).toBeGreaterThan(100);
   });
 
+  it('varies prompt and output lengths around the context when asked, identically for every arm', async () => {
+    const config = resolveServerBenchConfig({
+      arms: [{ id: 'dense', baseUrl: dense.url }, { id: 'skip', baseUrl: skip.url }],
+      contexts: [200],
+      load: { kind: 'closed', concurrency: 4 },
+      numPrompts: 12,
+      warmup: 0,
+      outputTokens: 6,
+      inputLengths: { kind: 'uniform', spread: 0.5 },
+      outputLengths: { kind: 'normal', spread: 0.3 },
+    });
+    const result = await runServerBenchmark(config);
+    const [d, s] = result.cells;
+    const inputs = d.samples.map((x) => x.promptTokensClient!);
+    expect(Math.min(...inputs)).toBeGreaterThanOrEqual(100);
+    expect(Math.max(...inputs)).toBeLessThanOrEqual(300);
+    expect(new Set(inputs).size).toBeGreaterThan(3);
+    expect(s.samples.map((x) => x.promptTokensClient)).toEqual(inputs);
+    expect(s.samples.map((x) => x.outputTokens)).toEqual(d.samples.map((x) => x.outputTokens));
+    expect(new Set(d.samples.map((x) => x.outputTokens)).size).toBeGreaterThan(1);
+  });
+
   it('load needs named endpoints, and concurrency and rate must be valid', () => {
     expect(() =>
       resolveServerBenchConfig({ arms: [{ id: 'a', baseUrl: 'http://h', launch: 'x' }], load: { kind: 'closed', concurrency: 2 } }),
