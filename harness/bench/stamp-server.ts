@@ -9,7 +9,10 @@
  * chunk and `[DONE]`. Each token event carries `stamp` (epoch ms with sub-ms precision,
  * `performance.timeOrigin + performance.now()`, taken immediately before `res.write`) twice: as a JSON field, and as
  * its completion text `"<stamp>;"`, so that a client that keeps the generated text can recover every event's stamp
- * in order without a parser of its own. GET /clock answers `{"stamp": ...}` for a clock-offset check; GET /health 200.
+ * in order without a parser of its own. GET /stats answers `{"epochMinusMonotonic": ms, "cpuUs": µs}`: the first
+ * gives the client the offset between the two processes' epoch clocks (see epochMinusMonotonic), the second is this
+ * process's CPU time (user + system) so far, so the client can tell the server's CPU from other processes'. GET
+ * /health answers 200.
  *
  * Connections are kept alive (no per-socket request limit), Nagle is off on every socket, and the listen backlog and
  * `maxConnections` are sized for thousands of concurrent streams.
@@ -23,6 +26,13 @@ import { builtFile } from '../paths.js';
 
 /** Epoch milliseconds with sub-millisecond precision; comparable between processes on one machine. */
 export const epochNow = (): number => performance.timeOrigin + performance.now();
+
+/** This process's epoch clock minus the system monotonic clock (ms). CLOCK_MONOTONIC is shared by every process of
+ * a machine, so the difference of two processes' values is the exact offset between their epoch clocks. */
+export function epochMinusMonotonic(): number {
+  const epoch = epochNow();
+  return epoch - Number(process.hrtime.bigint()) / 1e6;
+}
 
 export const STAMP_DEFAULTS = {
   /** Delay (ms) between reading a request's body and its first token event. */
@@ -76,8 +86,9 @@ export async function startStampServer(options: StampServerOptions = {}): Promis
 }
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-  if (req.method === 'GET' && req.url === '/clock') {
-    const body = `{"stamp":${epochNow()}}`;
+  if (req.method === 'GET' && req.url === '/stats') {
+    const cpu = process.cpuUsage();
+    const body = `{"epochMinusMonotonic":${epochMinusMonotonic()},"cpuUs":${cpu.user + cpu.system}}`;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     return;
   }
@@ -160,7 +171,9 @@ const STAMP_SERVER_SCRIPT = 'dist/harness/bench/stamp-server.js';
  * Forks the built stamp server (`npm run build` first) and resolves once it listens. It exits when this process
  * disconnects from it, so a crashed parent leaves no server behind.
  */
-export async function launchStampServer(options: { host?: string; startTimeoutMs?: number } = {}): Promise<LaunchedStampServer> {
+export async function launchStampServer(
+  options: { host?: string; startTimeoutMs?: number } = {},
+): Promise<LaunchedStampServer> {
   const script = builtFile(STAMP_SERVER_SCRIPT);
   const args = ['--port', '0', ...(options.host ? ['--host', options.host] : [])];
   // execArgv [] so that a test runner's loader flags are not inherited
