@@ -30,7 +30,7 @@ import { type LoadSpec, lengthAround } from './config.js';
 import { prefillCapacity } from './capacity.js';
 
 export type ServerProgress =
-  | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase }
+  | { type: 'phase-start'; index: number; total: number; context: number; phase: Phase; requests: number }
   | { type: 'request'; context: number; phase: Phase; arm: string; sample: RequestSample }
   | { type: 'phase-done'; index: number; total: number; cells: ServerCell[] };
 
@@ -152,8 +152,8 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
       for (const phase of c.phases) {
         if (options.signal?.aborted) break;
         index += 1;
-        options.onProgress?.({ type: 'phase-start', index, total, context, phase });
         const rounds = c.warmup + c.rounds;
+        options.onProgress?.({ type: 'phase-start', index, total, context, phase, requests: rounds * c.arms.length });
         const prompts = preparePrompts(c, runId, context, phase, rounds);
         const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));
         const one = async (arm: ServerArmSpec, round: number) => {
@@ -259,7 +259,7 @@ async function runLoadCells(
   let sequence = 0;
   for (const [i, context] of c.contexts.entries()) {
     if (options.signal?.aborted) break;
-    options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode' });
+    options.onProgress?.({ type: 'phase-start', index: i + 1, total, context, phase: 'decode', requests: count * c.arms.length });
     const list = preparePrompts(c, runId, context, 'load', count, lengthAround(c.inputLengths, context, c.seed));
     const outputOf = lengthAround(c.outputLengths, c.outputTokens, c.seed + 1);
     const samples = new Map<string, RequestSample[]>(c.arms.map((a) => [a.id, []]));

@@ -20,6 +20,7 @@ import {
   type ServerBenchUserConfig,
 } from '../bench/config.js';
 import { runServerBenchmark, type ServerProgress } from '../bench/runner.js';
+import { createProgressBar, type ProgressBar } from '../progress-bar.js';
 import { writeFileAtomic, writeJsonAtomic } from '../result-writer.js';
 import { parseInteger, parseList, parseNumber, parseTokenCount } from '../units.js';
 
@@ -220,11 +221,17 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     });
 }
 
-function printer(stream: NodeJS.WritableStream): (event: ServerProgress) => void {
+/** A progress bar per (context, phase) over its requests, then one summary line per skip arm. */
+function printer(stream: NodeJS.WritableStream & { isTTY?: boolean }): (event: ServerProgress) => void {
+  let bar: ProgressBar | undefined;
   return (event) => {
     if (event.type === 'phase-start') {
-      stream.write(`[${String(event.index).padStart(2)}/${event.total}] ${formatTokens(event.context)} ${event.phase} ...\n`);
+      const label = `[${String(event.index).padStart(2)}/${event.total}] ${formatTokens(event.context)} ${event.phase}`;
+      bar = createProgressBar({ total: event.requests, stream, label });
+    } else if (event.type === 'request') {
+      bar?.tick({ ok: event.sample.status === 'ok' });
     } else if (event.type === 'phase-done') {
+      bar?.done();
       const [base, ...others] = event.cells;
       const what = base.phase === 'prefill' ? 'TTFT' : 'TPOT';
       for (const cell of others) {

@@ -62,3 +62,51 @@ describe('skipbench serve', () => {
     expect(fails(['serve', '--head-dim', '96'])).toMatchObject({ code: ErrorCodes.CONFIG, field: '--head-dim' });
   });
 });
+
+describe('Ctrl-C during skipbench bench', () => {
+  it('stops, keeps every request measured so far in result.json, and exits 130', async () => {
+    const { createServer } = await import('node:http');
+    const { once } = await import('node:events');
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const server = createServer(async (req, res) => {
+      for await (const _ of req) {
+        // drain the body
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      await new Promise((r) => setTimeout(r, 40));
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: ' x' }] })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const out = mkdtempSync(join(tmpdir(), 'skipbench-sigint-'));
+    const child = spawn(
+      process.execPath,
+      ['dist/harness/cli.js', 'bench', '--arm', `a=${url}`, '--arm', `b=${url}`, '--contexts', '64,128,256',
+        '--phases', 'prefill', '--rounds', '20', '--warmup', '0', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      // the first phase is done (its summary line is printed): interrupt during the second
+      if (/TTFT a/.test(stderr) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
+    const [code] = await once(child, 'exit');
+    server.close();
+    expect(code).toBe(130);
+    const [runDir] = readdirSync(out);
+    const result = JSON.parse(readFileSync(join(out, runDir, 'result.json'), 'utf8'));
+    expect(result.run.status).toBe('interrupted');
+    expect(result.cells.map((c: { context: number; arm: string }) => `${c.context} ${c.arm}`).slice(0, 2)).toEqual([
+      '64 a',
+      '64 b',
+    ]);
+    const measured = result.cells.flatMap((c: { samples: unknown[] }) => c.samples).length;
+    expect(measured).toBeGreaterThanOrEqual(40);
+  }, 30_000);
+});
