@@ -14,6 +14,7 @@ import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Phase, type ResultFile } fro
 import { PATTERN_KINDS } from '../workloads/index.js';
 import { defaultCacheDir } from './ceilings.js';
 import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
+import { type CalibrateCommand, registerCalibrate, runCalibrate } from './commands/calibrate.js';
 import { type ClientOverheadCommand, registerClientOverhead, runClientOverhead } from './commands/client-overhead.js';
 import { registerServe, runServe, type ServeCommand } from './commands/serve.js';
 import { WASM_VARIANTS } from './cpu/wasm-module.js';
@@ -39,7 +40,13 @@ export interface ReportCommand {
   format: string;
 }
 
-export type CliCommand = KernelCommand | ReportCommand | BenchCommand | ServeCommand | ClientOverheadCommand;
+export type CliCommand =
+  | KernelCommand
+  | ReportCommand
+  | BenchCommand
+  | ServeCommand
+  | ClientOverheadCommand
+  | CalibrateCommand;
 
 /** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
 const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
@@ -205,6 +212,7 @@ export function createCli(done: (command: CliCommand) => void): Command {
   registerBench(program, done);
   registerServe(program, done);
   registerClientOverhead(program, done);
+  registerCalibrate(program, done);
   reportCommand(program, done);
   return program;
 }
@@ -285,6 +293,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (command.name === 'kernel') return await interruptible((signal) => runKernel(command, argv, signal));
     if (command.name === 'bench') return await interruptible((signal) => runBench(command, argv, signal));
     if (command.name === 'serve') return await interruptible((signal) => runServe(command, signal));
+    if (command.name === 'calibrate') return await runCalibrate(command);
     if (command.name === 'client-overhead') return await interruptible((signal) => runClientOverhead(command, signal));
     for (const file of command.files) process.stdout.write(render(command.format, readResultFile(file)));
     return 0;

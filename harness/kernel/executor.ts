@@ -6,7 +6,7 @@
 import { referenceKernel } from '../../kernels/reference/index.js';
 import type { DecodeInputs, HeadCounters, PrefillInputs } from '../../kernels/types.js';
 import { planDecode, planPrefill, type Plan } from '../../kernels/wasm/layout.js';
-import { decodeCounters, prefillCounters, readDecisions, readOutput, stageInputs } from '../../kernels/wasm/stage.js';
+import { decodeCounters, prefillCounters, readDecisions, readMargins, readOutput, stageInputs } from '../../kernels/wasm/stage.js';
 import { skipParams } from '../../kernels/wasm/units.js';
 import { KernelPool } from '../cpu/pool.js';
 import { loadKernelModule, type WasmVariantChoice } from '../cpu/wasm-module.js';
@@ -21,6 +21,12 @@ export interface PreparedPhase {
   run(thresholdScaleFactor: number, iterations: number): Promise<number>;
   /** Output and counters of the most recent run. */
   collect(): PhaseOutput;
+  /**
+   * Runs once recording every visited tile's skip margin (calibration): the tile is skipped at threshold factor f
+   * iff its margin < ln(f / L). Natural-log units; +Infinity for each unit's first tile (never skipped).
+   * Only the WebAssembly executor has it.
+   */
+  margins?(): Promise<Float64Array>;
 }
 
 export interface PrefillTiles {
@@ -63,6 +69,11 @@ export async function createWasmExecutor(threads: number, variant: WasmVariantCh
           out: readOutput(buffer, plan),
           heads: plan.kind === 'prefill' ? prefillCounters(decisions, plan) : decodeCounters(decisions, plan),
         };
+      },
+      margins: async (): Promise<Float64Array> => {
+        const params = { ...skipParams(defaultScale(headDim), 1, keys), log2Lambda: Number.NEGATIVE_INFINITY, recordMargins: true };
+        await pool.run(plan, params, 1);
+        return readMargins(pool.reserve(plan.totalBytes), plan);
       },
     };
   }

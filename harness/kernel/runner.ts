@@ -46,7 +46,7 @@ export interface KernelRunOptions {
   executor?: Executor;
 }
 
-function workloadSource(c: KernelConfig): { source: QkvSource; patterns?: string[] } {
+export function workloadSource(c: KernelConfig): { source: QkvSource; patterns?: string[] } {
   const shape: AttentionShape = { numQueryHeads: c.numQueryHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
   if (c.qkvDir) {
     const source = capturedSource(c.qkvDir);
@@ -182,14 +182,14 @@ function groupPatterns(patterns: string[] | undefined, group: number): string[] 
   return out;
 }
 
-interface Prepared {
+export interface Prepared {
   phase: PreparedPhase;
   provenance: Provenance;
   workScale: number;
   headRanges: [number, number][][];
 }
 
-function preparePhase(
+export function preparePhase(
   executor: Executor,
   source: QkvSource,
   c: KernelConfig,

@@ -95,6 +95,8 @@ interface CommonPlan {
   kPacked: Region;
   v: Region;
   decisions: Region;
+  /** One f32 per decision slot: the tile's skip margin (log2 units), written only when asked (calibration). */
+  margins: Region;
   /** Per-worker scratch: worker w uses offset + w * scratchStride. */
   scratch: Region;
   scratchStride: number;
@@ -156,6 +158,7 @@ export function planPrefill(p: PrefillPlanInput): PrefillPlan {
   const kPacked = a.take(p.numKvHeads * packedKeyFloats(p.seqLen, p.headDim) * F32);
   const v = a.take(p.numKvHeads * packedValueFloats(p.seqLen, p.headDim) * F32);
   const decisions = a.take(p.numQueryHeads * tiles.length * kvTiles);
+  const margins = a.take(decisions.bytes * F32);
   const scratchStride = align(scratchBytes(p.blockM, p.blockN, p.headDim));
   const scratch = a.take(scratchStride * p.workers);
   return {
@@ -175,6 +178,7 @@ export function planPrefill(p: PrefillPlanInput): PrefillPlan {
     kPacked,
     v,
     decisions,
+    margins,
     scratch,
     scratchStride,
     totalBytes: a.end,
@@ -201,6 +205,7 @@ export function planDecode(p: DecodePlanInput): DecodePlan {
   const state = a.take(p.numKvHeads * p.partitions * group * (p.headDim + 2) * F32);
   const out = a.take(p.numQueryHeads * p.headDim * F32);
   const decisions = a.take(p.numKvHeads * kvTiles);
+  const margins = a.take(decisions.bytes * F32);
   const scratchStride = align(scratchBytes(group, p.blockN, p.headDim));
   const scratch = a.take(scratchStride * p.workers);
   return {
@@ -218,6 +223,7 @@ export function planDecode(p: DecodePlanInput): DecodePlan {
     state,
     out,
     decisions,
+    margins,
     scratch,
     scratchStride,
     totalBytes: a.end,

@@ -42,6 +42,20 @@ export function readDecisions(memory: ArrayBufferLike, plan: Plan): Uint8Array {
   return new Uint8Array(memory, plan.decisions.offset, plan.decisions.bytes).slice();
 }
 
+/**
+ * The margins of every visited tile (natural-log units: log2 margins times ln 2), in decision-slot order, for a run
+ * made with recordMargins. Unvisited slots are left out; each unit's first tile is +Infinity.
+ */
+export function readMargins(memory: ArrayBufferLike, plan: Plan): Float64Array {
+  const decisions = new Uint8Array(memory, plan.decisions.offset, plan.decisions.bytes);
+  const margins = new Float32Array(memory, plan.margins.offset, plan.decisions.bytes);
+  const out: number[] = [];
+  for (let i = 0; i < decisions.length; i++) {
+    if (decisions[i] !== TileDecision.NOT_VISITED) out.push(margins[i] * Math.LN2);
+  }
+  return Float64Array.from(out);
+}
+
 /** Counters per query head from the decision bytes, counted exactly as the reference counts them. */
 export function prefillCounters(decisions: Uint8Array, plan: PrefillPlan): HeadCounters[] {
   const { blockM, blockN, seqLen, headDim: d, tiles, kvTiles } = plan;

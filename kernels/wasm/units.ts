@@ -8,12 +8,12 @@ import type { DecodePlan, Plan, PrefillPlan } from './layout.js';
 export interface AttentionExports {
   prefillTile(
     q: number, kp: number, v: number, out: number, row0: number, rows: number, d: number, blockN: number,
-    scaleLog2: number, skipping: number, log2Lambda: number, scratch: number, decisions: number,
+    scaleLog2: number, skipping: number, log2Lambda: number, scratch: number, decisions: number, margins: number,
   ): number;
   decodePartition(
     q: number, rows: number, kp: number, v: number, kvLen: number, d: number, blockN: number, partition: number,
     partitions: number, scaleLog2: number, skipping: number, log2Lambda: number, scratch: number, state: number,
-    decisions: number,
+    decisions: number, margins: number,
   ): number;
   streamRead(ptr: number, bytes: number): number;
   scoreProbe(q: number, rows: number, kp: number, keys: number, d: number, s: number, repeats: number): void;
@@ -26,6 +26,8 @@ export interface SkipParams {
   /** log2(factor / L); ignored when skipping is false. */
   log2Lambda: number;
   skipping: boolean;
+  /** Also write every tile's skip margin (calibration); needs skipping. */
+  recordMargins?: boolean;
 }
 
 export const LOG2E = Math.LOG2E;
@@ -66,6 +68,7 @@ function runPrefillUnit(x: AttentionExports, plan: PrefillPlan, unit: number, pa
     params.log2Lambda,
     plan.scratch.offset + worker * plan.scratchStride,
     plan.decisions.offset + (head * plan.tiles.length + listIndex) * plan.kvTiles,
+    params.recordMargins ? plan.margins.offset + (head * plan.tiles.length + listIndex) * plan.kvTiles * F32 : 0,
   );
 }
 
@@ -90,6 +93,7 @@ function runDecodeUnit(x: AttentionExports, plan: DecodePlan, unit: number, para
     plan.scratch.offset + worker * plan.scratchStride,
     plan.state.offset + unit * group * (d + 2) * F32,
     plan.decisions.offset + kvHead * plan.kvTiles,
+    params.recordMargins ? plan.margins.offset + kvHead * plan.kvTiles * F32 : 0,
   );
 }
 

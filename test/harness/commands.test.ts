@@ -1,4 +1,10 @@
 /** Parsing of the `bench` and `serve` commands: flags become validated configurations, errors name the flag. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../harness/cli.js';
 import { ErrorCodes } from '../../kernels/errors.js';
@@ -65,12 +71,6 @@ describe('skipbench serve', () => {
 
 describe('Ctrl-C during skipbench bench', () => {
   it('stops, keeps every request measured so far in result.json, and exits 130', async () => {
-    const { createServer } = await import('node:http');
-    const { once } = await import('node:events');
-    const { spawn } = await import('node:child_process');
-    const { mkdtempSync, readdirSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const server = createServer(async (req, res) => {
       for await (const _ of req) {
         // drain the body

@@ -166,18 +166,23 @@ function rowMax(s: usize, rows4: i32, keys4: i32, sStride: i32, out: usize): voi
   }
 }
 
+// The last tile's margin: max over valid rows of (local_max - test_max), log2 units. The tile is skipped iff it is
+// below log2(lambda), so recording it once (with lambda = 0) gives the decision at every factor (calibration).
+let lastMargin: f32 = 0;
+
 // -- the skip test: every valid row must have local_max - test_max < log2(lambda); the test max advances anyway --
 function decideSkip(tileMax: usize, runningMax: usize, rows: i32, rows4: i32, log2Lambda: f32, mayskip: bool): bool {
-  let skip = mayskip;
+  let worst: f32 = mayskip ? NEG_INF : Infinity;
   for (let r = 0; r < rows4; r++) {
     const o = <usize>r * F32;
     const local = load<f32>(tileMax + o);
     const prev = load<f32>(runningMax + o);
     // -inf - prev: a fully masked row votes skip; prev is finite after the unit's first tile
-    if (r < rows && !(local - prev < log2Lambda)) skip = false;
+    if (r < rows && mayskip) worst = max(worst, local - prev);
     if (local > prev) store<f32>(runningMax + o, local);
   }
-  return skip;
+  lastMargin = worst;
+  return worst < log2Lambda;
 }
 
 // -- online softmax for a computed tile: P = exp2(S - m_new) in place, l = l*alpha + rowsum(P), alpha kept --
@@ -329,10 +334,11 @@ function visitTile(
 
 // Causal prefill of one query tile of one head: rows [row0, row0 + rows) against keys [0, row0 + rows).
 // q/out point at the tile's first row; kp/v at the KV head. log2Lambda = -inf or skipping = false -> dense path.
-// Writes one decision byte per visited KV tile; returns the number of skipped tiles.
+// Writes one decision byte per visited KV tile (and, when `margins` is not 0 and skipping is on, the tile's margin as
+// f32 at the same index); returns the number of skipped tiles.
 export function prefillTile(
   q: usize, kp: usize, v: usize, out: usize, row0: i32, rows: i32, d: i32, blockN: i32,
-  scaleLog2: f32, skipping: bool, log2Lambda: f32, scratch: usize, decisions: usize,
+  scaleLog2: f32, skipping: bool, log2Lambda: f32, scratch: usize, decisions: usize, margins: usize,
 ): i32 {
   const rows4 = (rows + 3) & ~3;
   bindScratch(scratch, rows4, blockN, d);
@@ -347,6 +353,7 @@ export function prefillTile(
     const needsMask = key0 + ((keys + 3) & ~3) - 1 > row0;
     const skip = visitTile(rows, rows4, kp, v, key0, keys, d, blockN, needsMask, row0, true, 0, skipping, t == 0, log2Lambda, false);
     store<u8>(decisions + <usize>t, skip ? DECISION_SKIPPED : DECISION_COMPUTED);
+    if (margins) store<f32>(margins + <usize>t * F32, lastMargin);
     if (skip) skipped++;
   }
   writeOutput(out, rows, d);
@@ -367,7 +374,7 @@ function writeOutput(out: usize, rows: i32, d: i32): void {
 // `state` as [acc (d floats), m, l] (m, l in the log2 domain) for the log-sum-exp merge; returns skipped tiles.
 export function decodePartition(
   q: usize, rows: i32, kp: usize, v: usize, kvLen: i32, d: i32, blockN: i32, partition: i32, partitions: i32,
-  scaleLog2: f32, skipping: bool, log2Lambda: f32, scratch: usize, state: usize, decisions: usize,
+  scaleLog2: f32, skipping: bool, log2Lambda: f32, scratch: usize, state: usize, decisions: usize, margins: usize,
 ): i32 {
   const rows4 = (rows + 3) & ~3;
   bindScratch(scratch, rows4, blockN, d);
@@ -383,6 +390,7 @@ export function decodePartition(
     const needsMask = (keys & 3) != 0; // only the padded panel of a short last tile
     const skip = visitTile(rows, rows4, kp, v, key0, keys, d, blockN, needsMask, 0, false, kvLen - 1, skipping, t == partition, log2Lambda, true);
     store<u8>(decisions + <usize>t, skip ? DECISION_SKIPPED : DECISION_COMPUTED);
+    if (margins) store<f32>(margins + <usize>t * F32, lastMargin);
     if (skip) skipped++;
   }
   const stride = <usize>(d + 2) * F32;

@@ -1,0 +1,147 @@
+/**
+ * `skipbench calibrate`: for each phase and context, one kernel run records every tile's skip margin; the lambda that
+ * gives each target sparsity is read off exactly (fit.ts), lambda = a / L is fitted across contexts, and
+ * factor = a0 * exp(b * s) across targets. Then the fitted factor is run for real at every context, so the
+ * realized sparsity and the output error beside it are measured, not predicted.
+ */
+import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
+import type { Phase } from '../../reports/schema.js';
+import type { KernelConfig } from '../kernel/config.js';
+import { resolvePartitions } from '../kernel/config.js';
+import { createWasmExecutor } from '../kernel/executor.js';
+import { preparePhase, workloadSource } from '../kernel/runner.js';
+import { outputError } from '../kernel/summarize.js';
+import { fitExponential, fitScaleFactor, lambdaForSparsity, sparsityAt, type TileMargins, tileMargins } from './fit.js';
+
+/** NVIDIA: ~50% sparsity near-lossless, sharp accuracy drops past 60%. */
+export const SAFE_SPARSITY = 0.6;
+
+export interface CalibrationPoint {
+  context: number;
+  /** The lambda that gives the target at this context. */
+  lambda: number;
+  /** Sparsity predicted from the margins at the fitted factor (a / L). */
+  predicted: number;
+  /** Sparsity measured by running the kernel at the fitted factor. */
+  measured: number;
+  /** Relative L2 error of that run's output against dense. */
+  relativeError: number;
+}
+
+export interface PhaseCalibration {
+  phase: Phase;
+  targets: { target: number; factor: number; points: CalibrationPoint[]; maxDeviation: number }[];
+  /** factor = a * exp(b * s); absent with a single target. */
+  exponential?: { a: number; b: number };
+  warnings: string[];
+}
+
+export interface CalibrationResult {
+  schema: 'skipbench/calibration';
+  schemaVersion: 1;
+  workload: string;
+  shape: { numQueryHeads: number; numKvHeads: number; headDim: number };
+  tiles: { prefill: { blockM: number; blockN: number }; decode: { blockN: number; partitions: number } };
+  contexts: number[];
+  phases: PhaseCalibration[];
+  method: string;
+}
+
+export const CALIBRATION_METHOD =
+  'one run per (phase, context) records each visited tile margin max_rows(local_max - running_max); sparsity(lambda) = ' +
+  'share of visited tiles with margin < ln(lambda), so the target lambda is read exactly from the sorted margins; ' +
+  'lambda = a / L fitted through the origin (x = 1/L); factor = a0 exp(b s) fitted on ln(factor); the fitted factor ' +
+  'is then run for real (measured sparsity, output error vs dense)';
+
+export async function runCalibration(
+  config: KernelConfig,
+  targets: number[],
+  onProgress?: (line: string) => void,
+): Promise<CalibrationResult> {
+  const c = { ...config };
+  const executor = await createWasmExecutor(c.threads, c.wasmVariant);
+  const partitions = resolvePartitions({ ...c, threads: executor.threads });
+  const { source } = workloadSource(c);
+  const phases: PhaseCalibration[] = [];
+  try {
+    for (const phase of c.phases) {
+      const lambdas = new Map<number, { context: number; lambda: number }[]>();
+      const prepared: { L: number; margins: TileMargins }[] = [];
+      for (const L of c.contexts) {
+        const { k, v } = source.keysValues(L);
+        const margins = tileMargins(await preparePhase(executor, source, c, L, phase, k, v, partitions).phase.margins!());
+        prepared.push({ L, margins });
+        for (const target of targets) {
+          const list = lambdas.get(target) ?? [];
+          list.push({ context: L, lambda: lambdaForSparsity(margins, target) });
+          lambdas.set(target, list);
+        }
+        onProgress?.(`${phase} ${L}: ${margins.visited} tiles, ${margins.sorted.length} skippable at some factor`);
+      }
+      // the factors fit all contexts at once, so each context is staged again to measure them
+      const perTarget = targets.map((target) => {
+        const factor = fitScaleFactor(lambdas.get(target)!.map(({ context, lambda }) => ({ length: context, lambda })));
+        return { target, factor };
+      });
+      const measured = new Map<string, { measured: number; relativeError: number }>();
+      for (const { L } of prepared) {
+        const { k, v } = source.keysValues(L);
+        const p = preparePhase(executor, source, c, L, phase, k, v, partitions);
+        await p.phase.run(0, 1);
+        const dense = p.phase.collect();
+        for (const { target, factor } of perTarget) {
+          await p.phase.run(factor, 1);
+          const out = p.phase.collect();
+          const total = out.heads.reduce((acc, h) => addCounters(acc, h), emptyCounters());
+          measured.set(`${target}|${L}`, {
+            measured: sparsity(total),
+            relativeError: outputError(out.out, dense.out, p.headRanges.flat()).relativeL2,
+          });
+        }
+        onProgress?.(`${phase} ${L}: fitted factors measured`);
+      }
+      const warnings: string[] = [];
+      const targetRows = perTarget.map(({ target, factor }) => {
+        const points = prepared.map(({ L, margins }) => {
+          const m = measured.get(`${target}|${L}`)!;
+          return {
+            context: L,
+            lambda: lambdas.get(target)!.find((x) => x.context === L)!.lambda,
+            predicted: sparsityAt(margins, factor / L),
+            measured: m.measured,
+            relativeError: m.relativeError,
+          };
+        });
+        const maxDeviation = Math.max(...points.map((p) => Math.abs(p.measured - target)));
+        if (target > SAFE_SPARSITY || points.some((p) => p.measured > SAFE_SPARSITY)) {
+          warnings.push(
+            `${phase} target ${target}: sparsity above ${SAFE_SPARSITY * 100}% (measured up to ` +
+              `${(Math.max(...points.map((p) => p.measured)) * 100).toFixed(1)}%): published results show sharp accuracy drops past 60%`,
+          );
+        }
+        return { target, factor, points, maxDeviation };
+      });
+      const usable = perTarget.filter((t) => t.factor > 0 && Number.isFinite(t.factor));
+      phases.push({
+        phase,
+        targets: targetRows,
+        ...(new Set(usable.map((t) => t.target)).size >= 2
+          ? { exponential: fitExponential(usable.map((t) => ({ sparsity: t.target, factor: t.factor }))) }
+          : {}),
+        warnings,
+      });
+    }
+  } finally {
+    await executor.close();
+  }
+  return {
+    schema: 'skipbench/calibration',
+    schemaVersion: 1,
+    workload: source.description,
+    shape: { numQueryHeads: c.numQueryHeads, numKvHeads: c.numKvHeads, headDim: c.headDim },
+    tiles: { prefill: { blockM: c.blockM, blockN: c.blockN }, decode: { blockN: c.decodeBlockN, partitions } },
+    contexts: c.contexts,
+    phases,
+    method: CALIBRATION_METHOD,
+  };
+}
