@@ -3,18 +3,27 @@
  * The skipbench command line: parses and normalises flags, calls the library, writes files and sets the exit code.
  * No measurement logic lives here. `parseCli` is pure so every flag can be tested without running anything.
  */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCodes, SkipbenchError } from '../kernels/errors.js';
 import { formatTokens } from '../reports/format.js';
 import { render, renderers } from '../reports/render.js';
-import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Phase, type ResultFile } from '../reports/schema.js';
+import type { Phase } from '../reports/schema.js';
 import { PATTERN_KINDS } from '../workloads/index.js';
 import { defaultCacheDir } from './ceilings.js';
 import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
 import { type CalibrateCommand, registerCalibrate, runCalibrate } from './commands/calibrate.js';
+import { type CompareCommand, registerCompare, runCompare } from './commands/compare.js';
+import {
+  type ProjectCommand,
+  parseProjectSpec,
+  projectionSectionFor,
+  REPORT_PROJECT_HELP,
+  registerProject,
+  type ReportProjection,
+  runProject,
+} from './commands/project.js';
 import { type ClientOverheadCommand, registerClientOverhead, runClientOverhead } from './commands/client-overhead.js';
 import { registerServe, runServe, type ServeCommand } from './commands/serve.js';
 import { WASM_VARIANTS } from './cpu/wasm-module.js';
@@ -23,8 +32,11 @@ import { KERNEL_DEFAULTS } from './kernel/defaults.js';
 import { runKernelBenchmark } from './kernel/runner.js';
 import { packageVersion } from './paths.js';
 import { progressPrinter } from './progress.js';
+import { readResultFile } from './result-file.js';
 import { writeFileAtomic, writeJsonAtomic } from './result-writer.js';
 import { parseInteger, parseList, parseNumber, parseTokenCount } from './units.js';
+
+export { readResultFile } from './result-file.js';
 
 export interface KernelCommand {
   name: 'kernel';
@@ -38,6 +50,8 @@ export interface ReportCommand {
   name: 'report';
   files: string[];
   format: string;
+  /** Append a projection section (skipbench project) to each report. */
+  projection?: ReportProjection;
 }
 
 export type CliCommand =
@@ -46,7 +60,9 @@ export type CliCommand =
   | BenchCommand
   | ServeCommand
   | ClientOverheadCommand
-  | CalibrateCommand;
+  | CalibrateCommand
+  | CompareCommand
+  | ProjectCommand;
 
 /** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
 const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
@@ -200,7 +216,8 @@ function reportCommand(program: Command, done: (command: CliCommand) => void): v
     .description('Render result files (from `skipbench kernel`) as a terminal table, Markdown or JSON on stdout.')
     .argument('<results...>', 'result.json files')
     .addOption(new Option('--format <name>', 'output format').choices(Object.keys(renderers)).default('markdown'))
-    .action((files: string[], o) => done({ name: 'report', files, format: o.format }));
+    .option('--project <spec>', REPORT_PROJECT_HELP, parseProjectSpec)
+    .action((files: string[], o) => done({ name: 'report', files, format: o.format, projection: o.project }));
 }
 
 export function createCli(done: (command: CliCommand) => void): Command {
@@ -214,6 +231,8 @@ export function createCli(done: (command: CliCommand) => void): Command {
   registerClientOverhead(program, done);
   registerCalibrate(program, done);
   reportCommand(program, done);
+  registerCompare(program, done);
+  registerProject(program, done);
   return program;
 }
 
@@ -229,23 +248,6 @@ export function parseCli(args: string[], output?: { writeOut?: (s: string) => vo
   }
   program.parse(args, { from: 'user' });
   return parsed;
-}
-
-export function readResultFile(path: string): ResultFile {
-  let value: ResultFile;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SkipbenchError(ErrorCodes.RESULT, `cannot read ${path}: ${(error as Error).message}`, { field: path });
-  }
-  if (value?.schema !== RESULT_SCHEMA || value.schemaVersion !== RESULT_SCHEMA_VERSION) {
-    throw new SkipbenchError(
-      ErrorCodes.RESULT,
-      `${path} is not a ${RESULT_SCHEMA} v${RESULT_SCHEMA_VERSION} file (schema ${value?.schema}, version ${value?.schemaVersion})`,
-      { field: path, allowed: `${RESULT_SCHEMA} v${RESULT_SCHEMA_VERSION}` },
-    );
-  }
-  return value;
 }
 
 /** Runs `work` with Ctrl-C wired to an AbortSignal: the first stops after the current sample, a second exits. */
@@ -294,8 +296,14 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (command.name === 'bench') return await interruptible((signal) => runBench(command, argv, signal));
     if (command.name === 'serve') return await interruptible((signal) => runServe(command, signal));
     if (command.name === 'calibrate') return await runCalibrate(command);
+    if (command.name === 'compare') return runCompare(command);
     if (command.name === 'client-overhead') return await interruptible((signal) => runClientOverhead(command, signal));
-    for (const file of command.files) process.stdout.write(render(command.format, readResultFile(file)));
+    if (command.name === 'project') return await runProject(command);
+    for (const file of command.files) {
+      const result = readResultFile(file);
+      process.stdout.write(render(command.format, result));
+      if (command.projection) process.stdout.write(projectionSectionFor(result, file, command.projection, command.format));
+    }
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -290,6 +290,8 @@ export interface RequestSample {
   itlMs?: number[];
   /** Timings the server reported itself (e.g. llama.cpp `timings`), verbatim. */
   serverTimings?: Record<string, unknown>;
+  /** sha1 of the generated text: the same request giving the same text in every arm hints at a no-op skip arm. */
+  outputSha1?: string;
 }
 
 /** Distribution of one latency (ms) over the successful, non-warmup requests. Percentiles interpolate linearly. */

@@ -3,6 +3,7 @@
  * the successful non-warmup requests, the headline figure per phase (median TTFT for prefill, median TPOT for
  * decode), paired speedups by round, prompt drift and prefix-cache share. Pure: no I/O, no timing.
  */
+import { createHash } from 'node:crypto';
 import type { Distribution, Phase, RequestSample, ServerCell, TimeSummary } from '../../reports/schema.js';
 import { distribution, mad, median } from '../../reports/stats.js';
 import { requestMetrics } from '../server/metrics.js';
@@ -39,6 +40,9 @@ export function requestSample(record: RequestRecord, info: SampleInfo): RequestS
     tpotMs: m.tpotMs,
     itlMs: m.itlMs,
     httpStatus: record.httpStatus,
+    ...(record.text !== undefined && record.status === 'ok'
+      ? { outputSha1: createHash('sha1').update(record.text).digest('hex') }
+      : {}),
     ...(record.serverTimings ? { serverTimings: { ...record.serverTimings } } : {}),
   };
   if (record.status === 'failed') {

@@ -138,6 +138,8 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
     headers: c.headers,
     timeoutMs: c.timeoutMs,
     idleTimeoutMs: c.idleTimeoutMs,
+    // the generated text is hashed into each sample: identical greedy outputs across arms are one sign of a no-op
+    collectText: true,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const workDir = mkdtempSync(join(tmpdir(), 'skipbench-launch-'));
