@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCodes, SkipbenchError } from '../kernels/errors.js';
 import { formatTokens } from '../reports/format.js';
+import { detectInactive } from '../reports/inactive.js';
 import { render, renderers } from '../reports/render.js';
 import type { Phase } from '../reports/schema.js';
 import { PATTERN_KINDS } from '../workloads/index.js';
@@ -52,7 +53,11 @@ export interface ReportCommand {
   format: string;
   /** Append a projection section (skipbench project) to each report. */
   projection?: ReportProjection;
+  failOnInactive: boolean;
 }
+
+/** Exit code when --fail-on-inactive finds a skip arm that behaves like dense. */
+export const EXIT_INACTIVE = 3;
 
 export type CliCommand =
   | KernelCommand
@@ -217,7 +222,10 @@ function reportCommand(program: Command, done: (command: CliCommand) => void): v
     .argument('<results...>', 'result.json files')
     .addOption(new Option('--format <name>', 'output format').choices(Object.keys(renderers)).default('markdown'))
     .option('--project <spec>', REPORT_PROJECT_HELP, parseProjectSpec)
-    .action((files: string[], o) => done({ name: 'report', files, format: o.format, projection: o.project }));
+    .option('--fail-on-inactive', `exit ${EXIT_INACTIVE} when a skip arm appears inactive (no skipped tile, or no speedup and identical outputs)`, false)
+    .action((files: string[], o) =>
+      done({ name: 'report', files, format: o.format, projection: o.project, failOnInactive: o.failOnInactive }),
+    );
 }
 
 export function createCli(done: (command: CliCommand) => void): Command {
@@ -299,12 +307,14 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (command.name === 'compare') return runCompare(command);
     if (command.name === 'client-overhead') return await interruptible((signal) => runClientOverhead(command, signal));
     if (command.name === 'project') return await runProject(command);
+    let inactive = false;
     for (const file of command.files) {
       const result = readResultFile(file);
       process.stdout.write(render(command.format, result));
       if (command.projection) process.stdout.write(projectionSectionFor(result, file, command.projection, command.format));
+      inactive ||= detectInactive(result).length > 0;
     }
-    return 0;
+    return command.failOnInactive && inactive ? EXIT_INACTIVE : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;

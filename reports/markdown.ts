@@ -1,6 +1,7 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
 import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
+import { detectInactive, inactiveBanner } from './inactive.js';
 import type { Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -182,9 +183,11 @@ function environmentSection(result: ResultFile): string {
 
 export function renderMarkdown(result: ResultFile): string {
   const status = result.run.status === 'completed' ? '' : ` (run ${result.run.status}${result.run.reason ? `: ${result.run.reason}` : ''})`;
+  const banner = inactiveBanner(detectInactive(result));
   return [
     `## skipbench: Skip Softmax vs dense${status}`,
     '',
+    ...(banner ? [`> **${banner}**`, ''] : []),
     `Run \`${result.run.id}\`, started ${result.run.startedAt}.`,
     '',
     speedupSection(result),

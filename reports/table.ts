@@ -1,5 +1,6 @@
 /** The terminal table: context x phase -> dense time, skip time, speedup, sparsity, error. */
 import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
+import { detectInactive, inactiveBanner } from './inactive.js';
 import type { ResultFile } from './schema.js';
 
 function pad(cells: string[][]): string {
@@ -19,5 +20,6 @@ export function renderTable(result: ResultFile): string {
       .join(' '),
   ]);
   if (rows.length === 0) return 'no dense/skip pairs measured';
-  return pad([header, ...rows]);
+  const banner = inactiveBanner(detectInactive(result));
+  return (banner ? `${banner}\n\n` : '') + pad([header, ...rows]);
 }

@@ -239,11 +239,21 @@ describe('parseCli help and version', () => {
 describe('parseCli report', () => {
   it('files and format', () => {
     const { command } = parse(['report', 'a.json', 'b.json', '--format', 'table']);
-    expect(command).toEqual({ name: 'report', files: ['a.json', 'b.json'], format: 'table' } satisfies ReportCommand);
+    expect(command).toEqual({
+      name: 'report',
+      files: ['a.json', 'b.json'],
+      format: 'table',
+      failOnInactive: false,
+    } satisfies ReportCommand);
   });
 
   it('markdown by default', () => {
-    expect(parse(['report', 'a.json']).command).toEqual({ name: 'report', files: ['a.json'], format: 'markdown' });
+    expect(parse(['report', 'a.json']).command).toEqual({
+      name: 'report',
+      files: ['a.json'],
+      format: 'markdown',
+      failOnInactive: false,
+    });
   });
 
   it('refuses an unknown format and a missing file argument', () => {
