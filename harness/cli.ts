@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCodes, SkipbenchError } from '../kernels/errors.js';
 import { formatTokens } from '../reports/format.js';
+import { renderHtml } from '../reports/html/render.js';
 import { detectInactive } from '../reports/inactive.js';
 import { render, renderers } from '../reports/render.js';
 import type { Phase } from '../reports/schema.js';
@@ -54,6 +55,9 @@ export interface ReportCommand {
   /** Append a projection section (skipbench project) to each report. */
   projection?: ReportProjection;
   failOnInactive: boolean;
+  /** Also write one SVG / PNG per chart of the HTML report into these folders. */
+  svgDir?: string;
+  pngDir?: string;
 }
 
 /** Exit code when --fail-on-inactive finds a skip arm that behaves like dense. */
@@ -218,13 +222,26 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
 function reportCommand(program: Command, done: (command: CliCommand) => void): void {
   program
     .command('report')
-    .description('Render result files (from `skipbench kernel`) as a terminal table, Markdown or JSON on stdout.')
+    .description(
+      'Render result files as a terminal table, Markdown, JSON, or one self-contained offline HTML page with charts ' +
+        '(all files together) on stdout.',
+    )
     .argument('<results...>', 'result.json files')
     .addOption(new Option('--format <name>', 'output format').choices(Object.keys(renderers)).default('markdown'))
     .option('--project <spec>', REPORT_PROJECT_HELP, parseProjectSpec)
     .option('--fail-on-inactive', `exit ${EXIT_INACTIVE} when a skip arm appears inactive (no skipped tile, or no speedup and identical outputs)`, false)
+    .option('--svg-dir <dir>', 'also write one SVG per chart (<dir>/<chart>.svg)')
+    .option('--png-dir <dir>', 'also write one PNG per chart (<dir>/<chart>.png)')
     .action((files: string[], o) =>
-      done({ name: 'report', files, format: o.format, projection: o.project, failOnInactive: o.failOnInactive }),
+      done({
+        name: 'report',
+        files,
+        format: o.format,
+        projection: o.project,
+        failOnInactive: o.failOnInactive,
+        ...(o.svgDir ? { svgDir: o.svgDir } : {}),
+        ...(o.pngDir ? { pngDir: o.pngDir } : {}),
+      }),
     );
 }
 
@@ -307,13 +324,24 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (command.name === 'compare') return runCompare(command);
     if (command.name === 'client-overhead') return await interruptible((signal) => runClientOverhead(command, signal));
     if (command.name === 'project') return await runProject(command);
-    let inactive = false;
-    for (const file of command.files) {
-      const result = readResultFile(file);
-      process.stdout.write(render(command.format, result));
-      if (command.projection) process.stdout.write(projectionSectionFor(result, file, command.projection, command.format));
-      inactive ||= detectInactive(result).length > 0;
+    const results = command.files.map(readResultFile);
+    if (command.format === 'html') {
+      process.stdout.write(renderHtml(results)); // one page for all files
+    } else {
+      results.forEach((result, i) => {
+        process.stdout.write(render(command.format, result));
+        if (command.projection) {
+          process.stdout.write(projectionSectionFor(result, command.files[i], command.projection, command.format));
+        }
+      });
     }
+    if (command.svgDir || command.pngDir) {
+      // vega and resvg load only when asked
+      const { writeChartFiles } = await import('./commands/report-files.js');
+      const written = await writeChartFiles(results, { svgDir: command.svgDir, pngDir: command.pngDir });
+      process.stderr.write(`Charts: ${written.length} file(s) in ${[command.svgDir, command.pngDir].filter(Boolean).join(' and ')}\n`);
+    }
+    const inactive = results.some((result) => detectInactive(result).length > 0);
     return command.failOnInactive && inactive ? EXIT_INACTIVE : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,5 +1,6 @@
 /** Renderers looked up by name; each turns a result into a string. Only the CLI writes files. */
 import { ErrorCodes, invalid } from '../kernels/errors.js';
+import { renderHtml } from './html/render.js';
 import { renderMarkdown } from './markdown.js';
 import type { ResultFile } from './schema.js';
 import { renderTable } from './table.js';
@@ -8,6 +9,7 @@ export const renderers = {
   json: (result: ResultFile) => `${JSON.stringify(result, null, 2)}\n`,
   markdown: renderMarkdown,
   table: renderTable,
+  html: (result: ResultFile) => renderHtml(result),
 } satisfies Record<string, (result: ResultFile) => string>;
 
 export type RendererName = keyof typeof renderers;

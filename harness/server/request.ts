@@ -9,7 +9,7 @@
  * The promise always resolves to a RequestRecord: a failed request is a data row, never an exception. It rejects
  * only for invalid arguments (SkipbenchError SKB_CONFIG), before anything is sent.
  */
-import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ErrorCodes, invalid } from '../../kernels/errors.js';
 import { type PreparedRequest, type PrepareOptions, prepareRequest } from './body.js';
 import { BoundedBody, classifyError, describeError, parseRetryAfter } from './failures.js';
@@ -17,7 +17,7 @@ import type { FailureReason, RequestFailed, RequestRecord, RequestRecordBase, Re
 import { StreamAccumulator } from './stream.js';
 
 export interface RequestOptions extends PrepareOptions {
-  /** A Client, Pool or Agent to send through; default undici's global dispatcher. */
+  /** A Client, Pool or Agent to send through; default one Agent shared by every request of this process. */
   dispatcher?: Dispatcher;
   /** Total budget (ms) from the call to the end of the body, waiting for a connection included. */
   timeoutMs?: number;
@@ -34,6 +34,17 @@ export interface RequestOptions extends PrepareOptions {
 }
 
 const defaultNow = () => performance.now();
+
+let sharedAgent: Agent | undefined;
+
+/**
+ * The project's own Agent rather than undici's process-wide global dispatcher: other libraries in the process may
+ * install a different undici there (playwright-core does), whose handler API differs from the one used here.
+ */
+function defaultDispatcher(): Dispatcher {
+  sharedAgent ??= new Agent();
+  return sharedAgent;
+}
 
 export async function sendStreamingRequest(spec: RequestSpec, options: RequestOptions): Promise<RequestRecord> {
   const now = options.now ?? defaultNow;
@@ -100,7 +111,7 @@ class StreamingCall implements Dispatcher.DispatchHandler {
     const own = timeoutMs !== undefined || idleTimeoutMs !== undefined;
     const { origin, path, headers, body } = this.prepared;
     try {
-      (this.options.dispatcher ?? getGlobalDispatcher()).dispatch(
+      (this.options.dispatcher ?? defaultDispatcher()).dispatch(
         // with our own timers, undici's (300 s by default) must not cut a long prefill short
         { origin, path, method: 'POST', headers, body, ...(own ? { headersTimeout: 0, bodyTimeout: 0 } : {}) },
         this,

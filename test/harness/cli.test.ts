@@ -257,7 +257,7 @@ describe('parseCli report', () => {
   });
 
   it('refuses an unknown format and a missing file argument', () => {
-    expect((parse(['report', 'a.json', '--format', 'html']).error as CommanderError).code).toBe(
+    expect((parse(['report', 'a.json', '--format', 'pdf']).error as CommanderError).code).toBe(
       'commander.invalidArgument',
     );
     expect((parse(['report']).error as CommanderError).code).toBe('commander.missingArgument');

@@ -291,7 +291,7 @@ describe('renderMarkdown', () => {
 describe('render', () => {
   it('looks renderers up by name', () => {
     const r = sample();
-    expect(Object.keys(renderers).sort()).toEqual(['json', 'markdown', 'table']);
+    expect(Object.keys(renderers).sort()).toEqual(['html', 'json', 'markdown', 'table']);
     expect(render('table', r)).toBe(renderTable(r));
     expect(render('markdown', r)).toBe(renderMarkdown(r));
     expect(JSON.parse(render('json', r))).toEqual(r);

@@ -1,0 +1,123 @@
+/**
+ * The HTML report: one self-contained file that works offline. The tables of the Markdown report, the run and its
+ * environment, and the charts (vega-lite specs with their data as named datasets, drawn by vega-embed, all three
+ * bundles inlined). A pure function of the results and the bundles; every string from a result is escaped.
+ */
+import { buildCharts, type Chart, type ChartSet, type SkippedChart } from '../charts/index.js';
+import type { SpeedupIntervalFn } from '../charts/data.js';
+import type { ResultFile } from '../schema.js';
+import { loadVegaAssets, type VegaAssets } from './assets.js';
+import { html, jsonForScript, SafeHtml, scriptText } from './escape.js';
+import { type ReportTable, reportTables, summaryFacts } from './tables.js';
+import { BOOTSTRAP, CHART_DATA_ID, chartElementId, CONTENT_SECURITY_POLICY, STYLE } from './template.js';
+
+export interface HtmlOptions {
+  /** The inlined bundles; default: read from node_modules once per process. */
+  assets?: VegaAssets;
+  /** The band around each speedup (default: percentile band of the paired ratios). */
+  interval?: SpeedupIntervalFn;
+}
+
+const NUMERIC = /^[-+]?[\d.]|^—$/;
+
+function tableHtml(table: ReportTable, anchor: string): SafeHtml {
+  if (table.rows.length === 0 && table.id === 'speedup') {
+    return html`<h3 id="${anchor}">${table.title}</h3><p class="muted">No dense/skip pairs measured.</p>`;
+  }
+  return html`<h3 id="${anchor}">${table.title}</h3>
+${table.intro.map((p) => html`<p>${p}</p>\n`)}<div class="table-wrap"><table data-table="${table.id}">
+<thead><tr>${table.header.map((h) => html`<th>${h}</th>`)}</tr></thead>
+<tbody>
+${table.rows.map((row) => html`<tr>${row.map((cell) => html`<td${NUMERIC.test(cell) ? html` class="num"` : ''}>${cell}</td>`)}</tr>\n`)}</tbody>
+</table></div>
+${table.notes.length ? html`<ul class="notes">${table.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}`;
+}
+
+function runHtml(result: ResultFile, index: number): SafeHtml {
+  const id = `run-${index + 1}`;
+  const status =
+    result.run.status === 'completed'
+      ? ''
+      : html`<p class="warning">Run ${result.run.status}${result.run.reason ? `: ${result.run.reason}` : ''}; the figures cover what was measured.</p>`;
+  return html`<section class="run" id="${id}" data-run="${result.run.id}">
+<h2>${result.target.kind === 'server' ? 'Server' : 'Kernel'} run <code>${result.run.id}</code></h2>
+${status}<dl class="facts">
+${summaryFacts(result).map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>\n`)}</dl>
+${reportTables(result).map((t) => tableHtml(t, `${id}-${t.id}`))}
+</section>`;
+}
+
+function chartHtml(chart: Chart): SafeHtml {
+  return html`<figure>
+<figcaption><h3>${chart.title}</h3><p>${chart.caption}</p></figcaption>
+<div class="chart" id="${chartElementId(chart.id)}" data-chart="${chart.id}"></div>
+</figure>
+`;
+}
+
+function skippedHtml(skipped: SkippedChart[]): SafeHtml | string {
+  if (skipped.length === 0) return '';
+  return html`<div class="skipped"><h3>Not drawn</h3><ul>
+${skipped.map((s) => html`<li data-chart-skipped="${s.id}">${s.title}: ${s.reason}.</li>\n`)}</ul></div>`;
+}
+
+function chartsHtml(set: ChartSet): SafeHtml {
+  return html`<section id="charts">
+<h2>Charts</h2>
+${set.charts.length ? '' : html`<p class="muted">No chart has data to draw.</p>`}${set.charts.map(chartHtml)}${skippedHtml(set.skipped)}
+<noscript><p class="warning">The charts need JavaScript. It is inlined in this file; nothing is fetched.</p></noscript>
+</section>`;
+}
+
+/** The payload the bootstrap script reads: data-free specs, and each named dataset once. */
+function chartPayload(set: ChartSet): {
+  charts: { id: string; spec: unknown; datasets: string[] }[];
+  datasets: Record<string, unknown>;
+} {
+  const used = new Set(set.charts.flatMap((c) => c.datasets));
+  return {
+    charts: set.charts.map((c) => ({ id: c.id, spec: c.spec, datasets: c.datasets })),
+    datasets: Object.fromEntries([...used].map((name) => [name, set.datasets[name]])),
+  };
+}
+
+function runsList(results: readonly ResultFile[]): SafeHtml {
+  return html`<ul class="runs">
+${results.map((r, i) => html`<li><a href="#run-${i + 1}">${r.run.id}</a>: ${r.target.kind} target, ${r.cells.length} cells, ${r.run.status}, started ${r.run.startedAt}</li>\n`)}</ul>`;
+}
+
+export function renderHtml(results: ResultFile | readonly ResultFile[], options: HtmlOptions = {}): string {
+  const list: readonly ResultFile[] = Array.isArray(results) ? results : [results as ResultFile];
+  const assets = options.assets ?? loadVegaAssets();
+  const set = buildCharts(list, options.interval ? { interval: options.interval } : {});
+  const title =
+    list.length === 1 ? `skipbench: Skip Softmax vs dense — ${list[0].run.id}` : 'skipbench: Skip Softmax vs dense';
+  const script = (name: string, code: string) => new SafeHtml(`<script>${scriptText(name, code)}</script>\n`);
+  const page = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<style>${new SafeHtml(STYLE)}</style>
+</head>
+<body>
+<header>
+<h1>skipbench: Skip Softmax vs dense</h1>
+<p class="muted">Does Skip Softmax make long-context attention faster, by how much, and at what cost in accuracy? ${list.length} result file(s):</p>
+${runsList(list)}
+</header>
+<main>
+${chartsHtml(set)}
+${list.map(runHtml)}
+</main>
+<footer>Charts by vega ${assets.versions.vega}, vega-lite ${assets.versions.vegaLite} and vega-embed ${assets.versions.vegaEmbed}, inlined: this file works offline and fetches nothing.</footer>
+<script type="application/json" id="${CHART_DATA_ID}">${new SafeHtml(jsonForScript(chartPayload(set)))}</script>
+${script('vega', assets.vega)}${script('vega-lite', assets.vegaLite)}${script('vega-embed', assets.vegaEmbed)}<script>${new SafeHtml(BOOTSTRAP)}</script>
+</body>
+</html>
+`;
+  return page.markup;
+}

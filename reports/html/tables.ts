@@ -1,0 +1,263 @@
+/**
+ * The tables and facts the Markdown report shows, as plain strings (formatted, not escaped): the HTML renderer
+ * escapes and lays them out. Same rows, columns and definitions as reports/markdown.ts.
+ */
+import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from '../comparison.js';
+import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from '../format.js';
+import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from '../schema.js';
+
+export interface ReportTable {
+  /** Stable id, e.g. `speedup`; the section's anchor. */
+  id: string;
+  title: string;
+  /** Paragraphs before the table. */
+  intro: string[];
+  header: string[];
+  rows: string[][];
+  /** Bullet points after the table. */
+  notes: string[];
+}
+
+/** The rate that matters for the phase's roof: dense-equivalent FLOP/s in prefill, bytes/s in decode. */
+function rate(cell: Cell): string {
+  if (cell.kind !== 'kernel') return '—';
+  return cell.phase === 'prefill'
+    ? formatSi(cell.work.denseEquivalentFlopsPerSec, 'FLOP/s')
+    : formatSi(cell.work.achievedBytesPerSec, 'B/s');
+}
+
+export const FIGURE_DEFINITIONS = {
+  denseSkipServer:
+    'dense / skip: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds.',
+  denseSkipKernel:
+    'dense / skip: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
+  speedup:
+    'speedup: median(dense) / median(skip); paired: median of the per-round ratios (same round, adjacent in time).',
+  theory:
+    'theory 2/(2-s): the bound for the measured tile sparsity s when skipping saves half of the work per tile (exp + P·V in prefill, the V read in decode).',
+  rate: 'rate: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
+  how: 'how obtained: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. disturbed: other processes used more CPU than the run allows.',
+};
+
+function speedupTable(result: ResultFile): ReportTable {
+  const rows = comparisonRows(result).map((r) => [
+    ...comparisonFigures(r),
+    rate(r.dense),
+    rate(r.skip),
+    provenanceLabel(r.skip) + (r.dense.disturbed || r.skip.disturbed ? ', disturbed' : ''),
+  ]);
+  const d = FIGURE_DEFINITIONS;
+  return {
+    id: 'speedup',
+    title: 'Skip Softmax vs dense',
+    intro: [],
+    header: [
+      ...FIGURE_COLUMNS.map((c) => ({ theory: 'theory 2/(2-s)', 'rel.err': 'rel. L2 err' })[c] ?? c),
+      'dense rate',
+      'skip rate',
+      'how obtained',
+    ],
+    rows,
+    notes: [
+      result.target.kind === 'server' ? d.denseSkipServer : d.denseSkipKernel,
+      d.speedup,
+      d.theory,
+      d.rate,
+      d.how,
+    ],
+  };
+}
+
+function latencyTable(result: ResultFile): ReportTable | undefined {
+  const cells = result.cells.filter((c): c is ServerCell => c.kind === 'server');
+  if (cells.length === 0) return undefined;
+  const pair = (d: { p50: number; p99: number }) => `${formatMs(d.p50)} / ${formatMs(d.p99)}`;
+  const rows = cells.map((c) => [
+    formatTokens(c.context),
+    c.phase,
+    c.arm,
+    pair(c.metrics.ttft),
+    c.phase === 'decode' ? pair(c.metrics.tpot) : '—',
+    c.phase === 'decode' ? pair(c.metrics.itl) : '—',
+    formatMs(c.metrics.e2el.p50),
+    `${c.metrics.completed} / ${c.metrics.failed}`,
+    c.promptDrift ? `${c.promptDrift.mean.toFixed(1)} (max ${c.promptDrift.max})` : '—',
+    formatPercent(c.cachedTokenShare) + (c.cacheFlagged ? ' (prefix cache hit: TTFT invalid)' : ''),
+  ]);
+  const positions = cells
+    .filter((c) => c.itlByPosition?.length)
+    .map(
+      (c) =>
+        `${formatTokens(c.context)} ${c.arm}: ${c.itlByPosition!.map((b) => `@${b.position} ${formatMs(b.medianMs)}`).join(', ')}`,
+    );
+  return {
+    id: 'latency',
+    title: 'Per-request latency',
+    intro: [
+      'TTFT = first token-bearing event - request written; TPOT = (E2EL - TTFT) / (output tokens - 1); ITL = gaps between token events. p50 / p99 over the successful non-warmup requests.',
+    ],
+    header: [
+      'context',
+      'phase',
+      'arm',
+      'TTFT p50 / p99',
+      'TPOT p50 / p99',
+      'ITL p50 / p99',
+      'E2EL p50',
+      'ok / failed',
+      'prompt drift (tokens)',
+      'prefix-cache share',
+    ],
+    rows,
+    notes: positions.length
+      ? ['Decode ITL by position (median per bucket; the KV length grows while decoding):', ...positions]
+      : [],
+  };
+}
+
+function capacityTable(result: ResultFile): ReportTable | undefined {
+  if (!result.capacity?.length) return undefined;
+  return {
+    id: 'capacity',
+    title: 'Prefill capacity',
+    intro: [`${result.capacity[0].method}.`],
+    header: ['context', 'arm', 'connections', 'requests/s', 'latency p50 / p90 / p99', 'ok / failed'],
+    rows: result.capacity.map((r) => [
+      formatTokens(r.context),
+      r.arm,
+      String(r.connections),
+      r.requestsPerSecond.toFixed(2),
+      `${formatMs(r.latencyMs.p50)} / ${formatMs(r.latencyMs.p90)} / ${formatMs(r.latencyMs.p99)}`,
+      `${r.ok} / ${r.non2xx + r.errors}`,
+    ]),
+    notes: [],
+  };
+}
+
+function headTable(result: ResultFile): ReportTable | undefined {
+  if (result.cells.length === 0) return undefined;
+  const longest = Math.max(...result.cells.map((c) => c.context));
+  const cells = result.cells.filter(
+    (c): c is KernelCell => c.kind === 'kernel' && c.context === longest && c.arm !== result.arms[0]?.id,
+  );
+  if (cells.length === 0) return undefined;
+  return {
+    id: 'heads',
+    title: `Per head at ${formatTokens(longest)}`,
+    intro: ['Prefill decides per query head; decode per KV head (its whole GQA group decides together).'],
+    header: ['phase', 'arm', 'head', 'pattern', 'sparsity', 'rel. L2 err', 'max abs err'],
+    rows: cells.flatMap((c) =>
+      c.heads.map((h) => [
+        c.phase,
+        c.arm,
+        String(h.head),
+        h.pattern ?? '',
+        formatPercent(h.sparsity),
+        formatSci(h.error?.relativeL2),
+        formatSci(h.error?.maxAbs),
+      ]),
+    ),
+    notes: [],
+  };
+}
+
+function ceilingShare(cell: KernelCell, ceilings: ResultFile['environment']['ceilings']): string {
+  if (!ceilings) return '—';
+  return cell.work.bound === 'compute'
+    ? formatPercent(cell.work.achievedFlopsPerSec / ceilings.scoreTileFlopsPerSec, 0)
+    : formatPercent(cell.work.achievedBytesPerSec / ceilings.streamReadBytesPerSec, 0);
+}
+
+function rooflineTable(result: ResultFile): ReportTable | undefined {
+  const ceilings = result.environment.ceilings;
+  const cells = result.cells.filter((c): c is KernelCell => c.kind === 'kernel');
+  if (cells.length === 0) return undefined;
+  const ridge = ceilings ? (ceilings.scoreTileFlopsPerSec / ceilings.streamReadBytesPerSec).toFixed(1) : '—';
+  return {
+    id: 'roofline',
+    title: 'Cost and roofline',
+    intro: [
+      `Work actually done per call (the sample, when sampled): FLOPs (q·k always; exp and p·v only on computed tiles) and operand bytes (K tile per visited tile, V tile per computed tile, Q and O once). The bound is compute when the arithmetic intensity exceeds the ridge point of the measured ceilings (${ridge} FLOP/B); the last column is the achieved rate as a share of that roof.`,
+    ],
+    header: ['context', 'phase', 'arm', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'FLOP/s', 'B/s', 'of roof'],
+    rows: cells.map((c) => [
+      formatTokens(c.context),
+      c.phase,
+      c.arm,
+      formatSi(c.work.flops, 'FLOP'),
+      formatSi(c.work.bytes, 'B'),
+      c.work.arithmeticIntensity.toFixed(1),
+      c.work.bound,
+      formatSi(c.work.achievedFlopsPerSec, 'FLOP/s'),
+      formatSi(c.work.achievedBytesPerSec, 'B/s'),
+      ceilingShare(c, ceilings),
+    ]),
+    notes: [],
+  };
+}
+
+/** Every table the result has data for, in the Markdown report's order. */
+export function reportTables(result: ResultFile): ReportTable[] {
+  return [
+    speedupTable(result),
+    latencyTable(result),
+    capacityTable(result),
+    headTable(result),
+    rooflineTable(result),
+  ].filter((t): t is ReportTable => t !== undefined);
+}
+
+function armLabel(arm: Arm): string {
+  const parts: string[] = [];
+  if (arm.thresholdScaleFactor) {
+    parts.push(`prefill factor ${arm.thresholdScaleFactor.prefill}, decode factor ${arm.thresholdScaleFactor.decode}`);
+  }
+  if (arm.endpoint)
+    parts.push(
+      arm.endpoint.launch ? `${arm.endpoint.baseUrl}, launched by ${arm.endpoint.launch}` : arm.endpoint.baseUrl,
+    );
+  return parts.length ? `${arm.id} (${parts.join('; ')})` : arm.id;
+}
+
+/** The run, target and environment as labelled lines. */
+export function summaryFacts(result: ResultFile): [label: string, value: string][] {
+  const { run, environment, target: t } = result;
+  const { host, runtime, ceilings } = environment;
+  const facts: [string, string][] = [
+    ['Run', `${run.id}, ${run.status}${run.reason ? ` (${run.reason})` : ''}`],
+    ['Started', run.finishedAt ? `${run.startedAt}, finished ${run.finishedAt}` : run.startedAt],
+  ];
+  if (run.command.length) facts.push(['Command', `skipbench ${run.command.join(' ')}`]);
+  if (t.kind === 'server') {
+    facts.push(
+      [
+        'Server',
+        `${t.server ?? 'unknown'}${t.model ? `, model ${t.model}` : ''}; endpoint /v1/${t.endpoint === 'chat' ? 'chat/completions' : 'completions'}; prompts tokenized with ${t.tokenizer}`,
+      ],
+      ['Load', t.load],
+    );
+  } else {
+    facts.push(
+      [
+        'Kernel',
+        `${t.implementation}, ${t.threads} thread(s); Hq=${t.shape.numQueryHeads}, Hkv=${t.shape.numKvHeads}, d=${t.shape.headDim}; prefill tiles ${t.tiles.prefill.blockM}x${t.tiles.prefill.blockN}, decode tile ${t.tiles.decode.blockN} keys, ${t.tiles.decode.partitions} split-KV partition(s)`,
+      ],
+      ['Workload', t.workload.description],
+    );
+  }
+  facts.push(
+    ['Arms', result.arms.map(armLabel).join('; ')],
+    [
+      'Machine',
+      `${host.cpuModel}, ${host.logicalCpus} logical CPUs, ${(host.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${host.platform}/${host.arch}`,
+    ],
+    ['Runtime', `Node ${runtime.node} (V8 ${runtime.v8}), skipbench ${environment.skipbench}`],
+  );
+  if (ceilings) {
+    facts.push([
+      'Measured ceilings',
+      `${ceilings.cached ? 'cached from ' : ''}${ceilings.measuredAt}: stream read ${formatSi(ceilings.streamReadBytesPerSec, 'B/s')}, q·k tile ${formatSi(ceilings.scoreTileFlopsPerSec, 'FLOP/s')} — ${ceilings.method}`,
+    ]);
+  }
+  return facts;
+}
