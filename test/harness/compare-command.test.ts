@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCli, parseCli } from '../../harness/cli.js';
+import { parseCli } from '../../harness/cli.js';
 import {
   type CompareCommand,
   compareFiles,
