@@ -1,5 +1,6 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
-import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
+import { ratioMedianCI } from './bootstrap.js';
+import { type ComparisonRow, comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import { detectInactive, inactiveBanner } from './inactive.js';
 import type { Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
@@ -17,9 +18,18 @@ function rate(cell: Cell): string {
     : formatSi(cell.work.achievedBytesPerSec, 'B/s');
 }
 
+/** Bootstrap CI of the median paired ratio and its verdict (the CI excludes 1.0 or not). */
+function pairedCi(r: ComparisonRow): [string, string] {
+  const ratios = r.skip.speedup?.pairedRatios ?? [];
+  if (ratios.length === 0) return ['—', '—'];
+  const ci = ratioMedianCI(ratios);
+  return [`${ci.low.toFixed(2)}–${ci.high.toFixed(2)}x`, ci.verdict];
+}
+
 function speedupSection(result: ResultFile): string {
   const rows = comparisonRows(result).map((r) => [
     ...comparisonFigures(r),
+    ...pairedCi(r),
     rate(r.dense),
     rate(r.skip),
     provenanceLabel(r.skip) + (r.dense.disturbed || r.skip.disturbed ? ', disturbed' : ''),
@@ -27,6 +37,8 @@ function speedupSection(result: ResultFile): string {
   return table(
     [
       ...FIGURE_COLUMNS.map((c) => ({ theory: 'theory 2/(2-s)', 'rel.err': 'rel. L2 err' })[c] ?? c),
+      'paired 95% CI',
+      'verdict',
       'dense rate',
       'skip rate',
       'how obtained',
@@ -195,7 +207,7 @@ export function renderMarkdown(result: ResultFile): string {
     result.target.kind === 'server'
       ? '- **dense / skip**: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds.'
       : '- **dense / skip**: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
-    '- **speedup**: median(dense) / median(skip); **paired**: median of the per-round ratios (same round, adjacent in time).',
+    '- **speedup**: median(dense) / median(skip); **paired**: median of the per-round ratios (same round, adjacent in time); **paired 95% CI**: seeded percentile bootstrap over rounds (2000 resamples); **verdict**: faster or slower when the CI excludes 1.0, else no difference.',
     '- **theory 2/(2-s)**: the bound for the measured tile sparsity s when skipping saves half of the work per tile (exp + P·V in prefill, the V read in decode).',
     '- **rate**: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
     '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',

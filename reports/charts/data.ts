@@ -5,6 +5,7 @@
  * Every row carries `run` (the run id) and `series` (the arm, prefixed by the run id when several results are
  * charted together), so one chart can hold several runs.
  */
+import { ratioMedianCI } from '../bootstrap.js';
 import { comparisonRows } from '../comparison.js';
 import type { Distribution, KernelCell, ResultFile, ServerCell } from '../schema.js';
 import { quantile } from '../stats.js';
@@ -17,12 +18,22 @@ export interface SpeedupInterval {
 }
 
 /**
- * How the band around a speedup is computed from the per-round paired ratios. The default is a percentile band of
- * the ratios themselves; a bootstrap confidence interval (reports/bootstrap.ts `pairedRatioCI`) plugs in here.
+ * How the band around a speedup is computed from the per-round paired ratios. The default is the bootstrap CI of the
+ * median ratio (bootstrapBand); percentileBand (the spread of the ratios themselves) plugs in the same way.
  */
 export type SpeedupIntervalFn = (pairedRatios: readonly number[]) => SpeedupInterval | undefined;
 
 export const PERCENTILE_BAND_LABEL = '2.5–97.5th percentile of the per-round paired ratios (not a bootstrap CI)';
+
+export const BOOTSTRAP_BAND_LABEL = 'bootstrap 95% CI of the median per-round paired ratio (percentile bootstrap, seeded)';
+
+/** The default band: the seeded percentile-bootstrap CI of the median paired ratio (reports/bootstrap.ts). */
+export const bootstrapBand: SpeedupIntervalFn = (ratios) => {
+  const finite = ratios.filter(Number.isFinite);
+  if (finite.length === 0) return undefined;
+  const ci = ratioMedianCI(finite);
+  return { lo: ci.low, hi: ci.high, label: BOOTSTRAP_BAND_LABEL };
+};
 
 /** 2.5th and 97.5th percentiles (linear interpolation) of the paired ratios; with few rounds, close to min and max. */
 export const percentileBand: SpeedupIntervalFn = (ratios) => {
@@ -174,7 +185,7 @@ export interface ChartDataOptions {
 const finite = (...xs: (number | undefined)[]): boolean => xs.every((x) => x !== undefined && Number.isFinite(x));
 
 export function chartDatasets(results: readonly ResultFile[], options: ChartDataOptions = {}): ChartDatasets {
-  const interval = options.interval ?? percentileBand;
+  const interval = options.interval ?? bootstrapBand;
   const data: ChartDatasets = {
     kernel_speedup: [],
     kernel_time: [],

@@ -8,6 +8,8 @@ import {
   buildCharts,
   chartDatasets,
   chartWithData,
+  BOOTSTRAP_BAND_LABEL,
+  bootstrapBand,
   PERCENTILE_BAND_LABEL,
   percentileBand,
   seriesScales,
@@ -120,17 +122,21 @@ describe('chart specs', () => {
 });
 
 describe('the band around a speedup', () => {
-  it('defaults to the 2.5-97.5th percentiles of the per-round paired ratios, labelled as such', () => {
+  it('defaults to the bootstrap CI of the median paired ratio, labelled as such', () => {
+    for (const row of chartDatasets([kernel, server]).kernel_speedup) {
+      expect(row.lo).toBeLessThanOrEqual(row.paired);
+      expect(row.hi).toBeGreaterThanOrEqual(row.paired);
+      expect(row.band).toBe(BOOTSTRAP_BAND_LABEL);
+    }
+    expect(bootstrapBand([])).toBeUndefined();
+  });
+
+  it('offers the 2.5-97.5th percentiles of the paired ratios as an alternative band', () => {
     const band = percentileBand([1, 2, 3, 4, 5])!;
     expect(band.lo).toBeCloseTo(1.1);
     expect(band.hi).toBeCloseTo(4.9);
     expect(band.label).toBe(PERCENTILE_BAND_LABEL);
     expect(percentileBand([])).toBeUndefined();
-    for (const row of chartDatasets([kernel, server]).kernel_speedup) {
-      expect(row.lo).toBeLessThanOrEqual(row.paired);
-      expect(row.hi).toBeGreaterThanOrEqual(row.paired);
-      expect(row.band).toBe(PERCENTILE_BAND_LABEL);
-    }
   });
 
   it('takes another interval function (a bootstrap CI) through the same boundary', () => {
