@@ -158,6 +158,27 @@ function latencySection(result: ResultFile): string {
   ].join('\n');
 }
 
+function accuracySection(result: ResultFile): string {
+  if (!result.accuracy?.length) return '';
+  const rows = result.accuracy.map((a) => [
+    formatTokens(a.context),
+    a.arm,
+    a.task + (a.keys > 1 ? ` (${a.keys} keys)` : ''),
+    a.depth.toFixed(2),
+    String(a.n),
+    `${formatPercent(a.exactRate, 0)} (${formatPercent(a.exactRateCi[0], 0)}–${formatPercent(a.exactRateCi[1], 0)})`,
+    formatPercent(a.meanScore, 0),
+    `${a.partial} / ${a.wrong} / ${a.empty} / ${a.failed}`,
+  ]);
+  return [
+    '### Accuracy (needle retrieval)',
+    '',
+    `${result.accuracy[0].method}.`,
+    '',
+    table(['context', 'arm', 'task', 'depth', 'n', 'exact (95% CI)', 'mean score', 'partial / wrong / empty / failed'], rows),
+  ].join('\n');
+}
+
 function capacitySection(result: ResultFile): string {
   if (!result.capacity?.length) return '';
   const rows = result.capacity.map((r) => [
@@ -213,6 +234,8 @@ export function renderMarkdown(result: ResultFile): string {
     '- **how obtained**: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. *disturbed*: other processes used more CPU than the run allows.',
     '',
     latencySection(result),
+    '',
+    accuracySection(result),
     '',
     capacitySection(result),
     '',

@@ -27,6 +27,32 @@ export interface ResultFile {
   cells: Cell[];
   /** Server prefill capacity runs (autocannon), when asked for. */
   capacity?: CapacityRecord[];
+  /** Needle / passkey retrieval accuracy per (context, arm, depth), when asked for. */
+  accuracy?: AccuracyRecord[];
+}
+
+/** Graded needle retrieval for one arm at one context and depth: the same prompts went to every arm. */
+export interface AccuracyRecord {
+  context: number;
+  arm: string;
+  /** 'passkey' (one key) or 'multikey' (all of several keys asked for). */
+  task: 'passkey' | 'multikey';
+  keys: number;
+  /** Needle position in the haystack, 0 (start) .. 1 (end). */
+  depth: number;
+  n: number;
+  exact: number;
+  partial: number;
+  wrong: number;
+  empty: number;
+  /** Requests that failed (counted in n; graded as nothing found). */
+  failed: number;
+  /** exact / n, with a Wilson 95% interval. */
+  exactRate: number;
+  exactRateCi: [number, number];
+  /** Mean share of keys found per request. */
+  meanScore: number;
+  method: string;
 }
 
 /** Prefill capacity of one arm at one context: fixed connections, non-streaming max_tokens = 1 requests. */

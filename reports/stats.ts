@@ -67,3 +67,13 @@ export function distribution(values: readonly number[]): {
     max: s.length ? s[s.length - 1] : Number.NaN,
   };
 }
+
+/** Wilson score interval for a proportion successes / n (z = 1.96: 95%); [0, 1] when n = 0. */
+export function wilsonInterval(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = successes / n;
+  const z2 = z * z;
+  const center = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}

@@ -14,7 +14,10 @@ export { type SyntheticSpec, syntheticSource } from './patterns/synthetic.js';
 export { checkLength, checkRowRanges, type QkvSource } from './source.js';
 export {
   type BuiltPrompt,
+  buildNeedlePrompt,
   buildPrompt,
+  type Grade,
+  gradePasskey,
   type LengthSpec,
   lengthSampler,
   llama3Tokenizer,

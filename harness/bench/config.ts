@@ -31,6 +31,8 @@ export interface ServerBenchConfig {
   arms: ServerArmSpec[];
   /** Absent: paired one-at-a-time prefill probes and decode runs. Present: a load run per context and arm. */
   load?: LoadSpec;
+  /** Needle retrieval accuracy per context and arm: depths, keys per prompt, prompts per depth, max_tokens. */
+  accuracy?: { depths: number[]; keys: number; rounds: number; outputTokens: number };
   /** Prefill capacity runs (autocannon) per context and arm: connections and requests (one unique prompt each). */
   capacity?: { connections: number; requests: number };
   /**
@@ -142,6 +144,13 @@ export function resolveServerBenchConfig(user: ServerBenchUserConfig): ServerBen
     const dist = c[field];
     check(['fixed', 'uniform', 'normal'].includes(dist?.kind), `${field}.kind`, 'fixed | uniform | normal', dist?.kind);
     check(Number.isFinite(dist.spread) && dist.spread >= 0 && dist.spread <= 1, `${field}.spread`, 'a number in [0, 1]', dist.spread);
+  }
+  if (c.accuracy) {
+    const a = c.accuracy;
+    check(Array.isArray(a.depths) && a.depths.length > 0 && a.depths.every((d) => d >= 0 && d <= 1), 'accuracy.depths', 'numbers in [0, 1]', a.depths);
+    check(isInt(a.keys, 1, 32), 'accuracy.keys', 'an integer in [1, 32]', a.keys);
+    check(isInt(a.rounds, 1, 10000), 'accuracy.rounds', 'an integer in [1, 10000]', a.rounds);
+    check(isInt(a.outputTokens, 1, 4096), 'accuracy.outputTokens', 'an integer in [1, 4096]', a.outputTokens);
   }
   if (c.capacity) {
     check(isInt(c.capacity.connections, 1, 10000), 'capacity.connections', 'an integer in [1, 10000]', c.capacity.connections);

@@ -27,6 +27,7 @@ import { type LaunchedArm, launchArm } from './launch.js';
 import { arrivalOffsets } from '../../workloads/arrivals.js';
 import { type LoadMode, runLoad } from '../server/load.js';
 import { type LoadSpec, lengthAround } from './config.js';
+import { runAccuracy } from './accuracy.js';
 import { prefillCapacity } from './capacity.js';
 
 export type ServerProgress =
@@ -195,6 +196,13 @@ export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRu
         options.onProgress?.({ type: 'phase-done', index, total, cells });
       }
       if (options.signal?.aborted) break;
+    }
+    if (c.accuracy) {
+      result.accuracy = [];
+      await runAccuracy(c, c.accuracy, runId, send, requestOptions, options.signal, (record) => {
+        result.accuracy!.push(record);
+        publish();
+      });
     }
     if (c.capacity) {
       result.capacity = [];

@@ -36,6 +36,7 @@ const BENCH_FLAGS: Record<keyof ServerBenchConfig, string> = {
   arms: '--arm',
   load: '--concurrency / --request-rate',
   capacity: '--capacity',
+  accuracy: '--accuracy',
   numPrompts: '--num-prompts',
   inputLengths: '--input-lengths',
   outputLengths: '--output-lengths',
@@ -151,6 +152,10 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
     .addOption(new Option('--arrivals <kind>', 'open-loop arrival process').choices(['constant', 'poisson', 'gamma']).default('poisson'))
     .option('--burstiness <k>', 'gamma shape of the inter-arrival times (1 = Poisson, < 1 burstier)', (t) => parseNumber('--burstiness', t, 1e-6), 1)
     .option('--max-concurrency <n>', 'open loop: at most n in flight; later arrivals queue and their queue delay is recorded', (t) => parseInteger('--max-concurrency', t, 1, 100000))
+    .option('--accuracy', 'also grade needle (passkey) retrieval through every arm at every context', false)
+    .option('--accuracy-depths <list>', 'needle depths in the haystack, 0 (start) .. 1 (end)', (t) => parseList('--accuracy-depths', t, (f, x) => parseNumber(f, x, 0, 1)), [0.1, 0.5, 0.9])
+    .option('--accuracy-keys <n>', 'pass keys per prompt (1 = passkey; more = multi-key, all asked for)', (t) => parseInteger('--accuracy-keys', t, 1, 32), 1)
+    .option('--accuracy-rounds <n>', 'prompts per context and depth', (t) => parseInteger('--accuracy-rounds', t, 1, 10000), 5)
     .option('--capacity <connections>', 'also measure prefill capacity with autocannon at this many connections (non-streaming, max_tokens 1)', (t) => parseInteger('--capacity', t, 1, 10000))
     .option('--capacity-requests <n>', 'requests per capacity run, each a unique prompt (default: 8 per connection)', (t) => parseInteger('--capacity-requests', t, 1, 1_000_000))
     .option('--input-lengths <kind[:spread]>', 'load runs: prompt lengths fixed, uniform:0.2 (+-20%) or normal:0.1 (std 10%) around each context', lengthDistFlag('--input-lengths'), d.inputLengths)
@@ -194,6 +199,9 @@ export function registerBench(program: Command, done: (command: BenchCommand) =>
           numPrompts: o.numPrompts,
           inputLengths: o.inputLengths,
           outputLengths: o.outputLengths,
+          accuracy: o.accuracy
+            ? { depths: o.accuracyDepths, keys: o.accuracyKeys, rounds: o.accuracyRounds, outputTokens: 12 + 8 * o.accuracyKeys }
+            : undefined,
           capacity:
             o.capacity !== undefined ? { connections: o.capacity, requests: o.capacityRequests ?? 8 * o.capacity } : undefined,
           durationMs: o.duration !== undefined ? o.duration * 1000 : undefined,

@@ -26,3 +26,4 @@ export {
   promptDrift,
   renderLlama3Chat,
 } from './tokenizer.js';
+export { buildNeedlePrompt, type Grade, gradePasskey, type NeedleOptions, type NeedlePrompt } from './needle.js';
