@@ -3,6 +3,7 @@
  * The skipbench command line: parses and normalises flags, calls the library, writes files and sets the exit code.
  * No measurement logic lives here. `parseCli` is pure so every flag can be tested without running anything.
  */
+import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -17,6 +18,7 @@ import { defaultCacheDir } from './ceilings.js';
 import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
 import { type CalibrateCommand, registerCalibrate, runCalibrate } from './commands/calibrate.js';
 import { type CompareCommand, registerCompare, runCompare } from './commands/compare.js';
+import { type PublishCommand, registerPublish, runPublish } from './commands/publish.js';
 import {
   type ProjectCommand,
   parseProjectSpec,
@@ -71,7 +73,8 @@ export type CliCommand =
   | ClientOverheadCommand
   | CalibrateCommand
   | CompareCommand
-  | ProjectCommand;
+  | ProjectCommand
+  | PublishCommand;
 
 /** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
 const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
@@ -257,6 +260,7 @@ export function createCli(done: (command: CliCommand) => void): Command {
   registerCalibrate(program, done);
   reportCommand(program, done);
   registerCompare(program, done);
+  registerPublish(program, done);
   registerProject(program, done);
   return program;
 }
@@ -322,6 +326,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (command.name === 'serve') return await interruptible((signal) => runServe(command, signal));
     if (command.name === 'calibrate') return await runCalibrate(command);
     if (command.name === 'compare') return runCompare(command);
+    if (command.name === 'publish') return runPublish(command);
     if (command.name === 'client-overhead') return await interruptible((signal) => runClientOverhead(command, signal));
     if (command.name === 'project') return await runProject(command);
     const results = command.files.map(readResultFile);
@@ -355,7 +360,16 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** True when this module is the program being run, also through a symlink (npx and global installs link the bin). */
+function isEntryPoint(): boolean {
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(process.argv[1] ?? '')).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   main().then((code) => {
     process.exitCode = code;
   });

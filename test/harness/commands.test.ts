@@ -110,3 +110,16 @@ describe('Ctrl-C during skipbench bench', () => {
     expect(measured).toBeGreaterThanOrEqual(40);
   }, 30_000);
 });
+
+describe('the bin entry point', () => {
+  it('runs when started through a symlink, as npx and global installs start it', async () => {
+    const { symlinkSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'skipbench-bin-'));
+    const link = join(dir, 'skipbench');
+    symlinkSync(join(process.cwd(), 'dist/harness/cli.js'), link);
+    const run = spawnSync(process.execPath, [link, '--version'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
