@@ -1,5 +1,6 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
 import { ratioMedianCI } from './bootstrap.js';
+import { crossovers } from './crossover.js';
 import { type ComparisonRow, comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import { detectInactive, inactiveBanner } from './inactive.js';
@@ -44,6 +45,14 @@ function speedupSection(result: ResultFile): string {
       'how obtained',
     ],
     rows,
+  );
+}
+
+function crossoverLines(result: ResultFile): string[] {
+  return crossovers(result).map((c) =>
+    c.context === undefined
+      ? `- **crossover**, ${c.phase} ${c.arm}: skip does not win (CI above 1.0) at the longest measured context`
+      : `- **crossover**, ${c.phase} ${c.arm}: skip wins from ${formatTokens(c.context)} on (paired CI above 1.0 there and at every longer measured context)`,
   );
 }
 
@@ -225,6 +234,7 @@ export function renderMarkdown(result: ResultFile): string {
     '',
     speedupSection(result),
     '',
+    ...crossoverLines(result),
     result.target.kind === 'server'
       ? '- **dense / skip**: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds.'
       : '- **dense / skip**: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',

@@ -3,6 +3,7 @@
  * escapes and lays them out. Same rows, columns and definitions as reports/markdown.ts.
  */
 import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from '../comparison.js';
+import { crossovers } from '../crossover.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from '../format.js';
 import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from '../schema.js';
 
@@ -64,6 +65,11 @@ function speedupTable(result: ResultFile): ReportTable {
       d.theory,
       d.rate,
       d.how,
+      ...crossovers(result).map((c) =>
+        c.context === undefined
+          ? `crossover, ${c.phase} ${c.arm}: skip does not win (paired CI above 1.0) at the longest measured context`
+          : `crossover, ${c.phase} ${c.arm}: skip wins from ${formatTokens(c.context)} on (paired CI above 1.0 there and at every longer measured context)`,
+      ),
     ],
   };
 }
