@@ -1,10 +1,11 @@
 /** The Markdown summary: fit for a pull-request comment or a CI step summary. */
 import { ratioMedianCI } from './bootstrap.js';
 import { crossovers } from './crossover.js';
+import { latencyTable } from './html/tables.js';
 import { type ComparisonRow, comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import { detectInactive, inactiveBanner } from './inactive.js';
-import type { Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
+import type { Cell, KernelCell, ResultFile } from './schema.js';
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -139,31 +140,16 @@ function armLabel(arm: ResultFile['arms'][number]): string {
 }
 
 function latencySection(result: ResultFile): string {
-  const cells = result.cells.filter((c): c is ServerCell => c.kind === 'server');
-  if (cells.length === 0) return '';
-  const pair = (d: { p50: number; p99: number }) => `${formatMs(d.p50)} / ${formatMs(d.p99)}`;
-  const rows = cells.map((c) => [
-    formatTokens(c.context),
-    c.phase,
-    c.arm,
-    pair(c.metrics.ttft),
-    c.phase === 'decode' ? pair(c.metrics.tpot) : '—',
-    c.phase === 'decode' ? pair(c.metrics.itl) : '—',
-    formatMs(c.metrics.e2el.p50),
-    `${c.metrics.completed} / ${c.metrics.failed}`,
-    c.promptDrift ? `${c.promptDrift.mean.toFixed(1)} (max ${c.promptDrift.max})` : '—',
-    formatPercent(c.cachedTokenShare) + (c.cacheFlagged ? ' (prefix cache hit: TTFT invalid)' : ''),
-  ]);
-  const positions = cells
-    .filter((c) => c.itlByPosition?.length)
-    .map((c) => `- ${formatTokens(c.context)} ${c.arm}: ${c.itlByPosition!.map((b) => `@${b.position} ${formatMs(b.medianMs)}`).join(', ')}`);
+  const t = latencyTable(result);
+  if (!t) return '';
+  const [lead, ...positions] = t.notes;
   return [
-    '### Per-request latency',
+    `### ${t.title}`,
     '',
-    'TTFT = first token-bearing event - request written; TPOT = (E2EL - TTFT) / (output tokens - 1); ITL = gaps between token events. p50 / p99 over the successful non-warmup requests.',
+    ...t.intro,
     '',
-    table(['context', 'phase', 'arm', 'TTFT p50 / p99', 'TPOT p50 / p99', 'ITL p50 / p99', 'E2EL p50', 'ok / failed', 'prompt drift (tokens)', 'prefix-cache share'], rows),
-    ...(positions.length ? ['', 'Decode ITL by position (median per bucket; the KV length grows while decoding):', '', ...positions] : []),
+    table(t.header, t.rows),
+    ...(lead ? ['', lead, '', ...positions.map((p) => `- ${p}`)] : []),
   ].join('\n');
 }
 

@@ -74,7 +74,8 @@ function speedupTable(result: ResultFile): ReportTable {
   };
 }
 
-function latencyTable(result: ResultFile): ReportTable | undefined {
+/** Per-request latency (server results); the Markdown report renders this same table. */
+export function latencyTable(result: ResultFile): ReportTable | undefined {
   const cells = result.cells.filter((c): c is ServerCell => c.kind === 'server');
   if (cells.length === 0) return undefined;
   const pair = (d: { p50: number; p99: number }) => `${formatMs(d.p50)} / ${formatMs(d.p99)}`;
