@@ -13,7 +13,6 @@ import { renderHtml } from '../reports/html/render.js';
 import { detectInactive } from '../reports/inactive.js';
 import { render, renderers } from '../reports/render.js';
 import type { Phase } from '../reports/schema.js';
-import { PATTERN_KINDS } from '../workloads/index.js';
 import { defaultCacheDir } from './ceilings.js';
 import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
 import { type CalibrateCommand, registerCalibrate, runCalibrate } from './commands/calibrate.js';
@@ -29,9 +28,9 @@ import {
   runProject,
 } from './commands/project.js';
 import { type ClientOverheadCommand, registerClientOverhead, runClientOverhead } from './commands/client-overhead.js';
+import { addWorkloadOptions, resolveKernelFlags, workloadFromOptions } from './commands/kernel-options.js';
 import { registerServe, runServe, type ServeCommand } from './commands/serve.js';
-import { WASM_VARIANTS } from './cpu/wasm-module.js';
-import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from './kernel/config.js';
+import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, } from './kernel/config.js';
 import { KERNEL_DEFAULTS } from './kernel/defaults.js';
 import { runKernelBenchmark } from './kernel/runner.js';
 import { packageVersion } from './paths.js';
@@ -76,46 +75,6 @@ export type CliCommand =
   | ProjectCommand
   | PublishCommand;
 
-/** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
-const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
-  contexts: '--contexts',
-  phases: '--phases',
-  prefillFactors: '--prefill-factor',
-  decodeFactors: '--decode-factor',
-  numQueryHeads: '--query-heads',
-  numKvHeads: '--kv-heads',
-  headDim: '--head-dim',
-  headMix: '--head-mix',
-  seed: '--seed',
-  qkvDir: '--qkv',
-  blockM: '--block-m',
-  blockN: '--block-n',
-  decodeBlockN: '--decode-block',
-  partitions: '--partitions',
-  fullPrefillMax: '--full-prefill-max',
-  prefillSampleFlops: '--prefill-sample-flops',
-  warmup: '--warmup',
-  reps: '--reps',
-  minSampleMs: '--min-sample-ms',
-  threads: '--threads',
-  implementation: '--impl',
-  wasmVariant: '--wasm',
-  maxForeignLoad: '--max-foreign-load',
-  outDir: '--out',
-};
-
-/** Resolves the config, naming the flag (not the config field) when a value is rejected. */
-function resolveFromFlags(user: KernelUserConfig): KernelConfig {
-  try {
-    return resolveKernelConfig(user);
-  } catch (error) {
-    const flag = error instanceof SkipbenchError && error.field ? KERNEL_FLAGS[error.field as keyof KernelConfig] : undefined;
-    if (!flag || !(error instanceof SkipbenchError)) throw error;
-    const message = error.message.startsWith(error.field!) ? flag + error.message.slice(error.field!.length) : error.message;
-    throw new SkipbenchError(error.code, message, { field: flag, allowed: error.allowed, received: error.received });
-  }
-}
-
 const tokens = (field: string) => (text: string) => parseList(field, text, parseTokenCount);
 const numbers = (field: string) => (text: string) => parseList(field, text, (f, t) => parseNumber(f, t));
 const integer = (field: string, min: number, max: number) => (text: string) => parseInteger(field, text, min, max);
@@ -123,7 +82,7 @@ const list = (values: readonly number[]) => values.join(',');
 
 function kernelCommand(program: Command, done: (command: CliCommand) => void): void {
   const d = KERNEL_DEFAULTS;
-  program
+  const command = program
     .command('kernel')
     .description(
       'Benchmark the built-in attention kernel: dense vs Skip Softmax, prefill and decode, per context length. ' +
@@ -153,33 +112,12 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
       new Option('--decode-factor <list>', 'decode threshold_scale_factor per skip arm (lambda = factor / L; 0 = dense)')
         .argParser(numbers('--decode-factor'))
         .default([...d.decodeFactors], list(d.decodeFactors)),
-    )
-    .option('--query-heads <n>', 'query heads (Hq)', integer('--query-heads', 1, 256), d.numQueryHeads)
-    .option('--kv-heads <n>', 'key/value heads (Hkv); Hq must be a multiple', integer('--kv-heads', 1, 64), d.numKvHeads)
-    .option('--head-dim <n>', 'head dimension: 64 | 128', integer('--head-dim', 1, 1024), d.headDim)
-    .option('--head-mix <mix>', `attention pattern per query head, e.g. sink:2,local:2 (kinds: ${PATTERN_KINDS.join(', ')})`, d.headMix)
-    .option('--seed <n>', 'workload seed', integer('--seed', 0, 2 ** 32 - 1), d.seed)
-    .option('--qkv <dir>', 'captured Q/K/V: a folder with q.npy, k.npy, v.npy ([heads, tokens, head_dim], float32/float16)')
-    .option('--block-m <n>', 'prefill query rows per tile (BLOCK_M)', integer('--block-m', 4, 512), d.blockM)
-    .option('--block-n <n>', 'prefill keys per KV tile (BLOCK_N, multiple of 16)', integer('--block-n', 16, 512), d.blockN)
-    .option('--decode-block <n>', 'decode keys per KV tile (multiple of 16)', integer('--decode-block', 16, 512), d.decodeBlockN)
-    .option('--partitions <n|auto>', 'decode split-KV partitions (auto = ceil(threads / KV heads))', (t) => (t === 'auto' ? 'auto' : parseInteger('--partitions', t, 1, 1024)), d.partitions)
-    .option('--full-prefill-max <tokens>', 'longest context whose prefill is computed in full; longer ones are sampled (tokens)', (t) => parseTokenCount('--full-prefill-max', t), d.fullPrefillMax)
-    .option('--prefill-sample-flops <n>', 'dense causal FLOPs per head a sampled prefill computes per call', (t) => parseNumber('--prefill-sample-flops', t, 1), d.prefillSampleFlops)
+    );
+  addWorkloadOptions(command)
     .option('--warmup <n>', 'untimed calls per arm before timing', integer('--warmup', 0, 100), d.warmup)
     .option('--reps <n>', 'timed rounds (each round runs every arm once, order alternating)', integer('--reps', 1, 1000), d.reps)
     .option('--min-sample-ms <ms>', 'repeat the kernel within a sample until it lasts this long (ms)', (t) => parseNumber('--min-sample-ms', t, 0, 60000), d.minSampleMs)
-    .addOption(
-      new Option('--threads <n>', 'worker threads')
-        .argParser(integer('--threads', 1, 256))
-        .default(d.threads, `available CPUs: ${d.threads}`),
-    )
     .addOption(new Option('--impl <name>', 'kernel implementation').choices([...IMPLEMENTATIONS]).default(d.implementation))
-    .addOption(
-      new Option('--wasm <build>', 'WebAssembly build: relaxed-simd uses fused multiply-add; auto picks it when available')
-        .choices([...WASM_VARIANTS])
-        .default(d.wasmVariant),
-    )
     .option('--max-foreign-load <cores>', 'flag samples during which other processes used more CPU than this (cores)', (t) => parseNumber('--max-foreign-load', t, 0), d.maxForeignLoad)
     .option('--out <dir>', 'results folder; each run writes a new subfolder', d.outDir)
     .option('--refresh-ceilings', 'measure the machine ceilings again instead of using the cached ones', false)
@@ -187,34 +125,21 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
     .option('--quiet', 'no progress lines', false)
     .action((o) => {
       const user: KernelUserConfig = {
+        ...workloadFromOptions(o),
         contexts: o.contexts,
         phases: o.phases,
         prefillFactors: o.prefillFactor,
         decodeFactors: o.decodeFactor,
-        numQueryHeads: o.queryHeads,
-        numKvHeads: o.kvHeads,
-        headDim: o.headDim,
-        headMix: o.headMix,
-        seed: o.seed,
-        qkvDir: o.qkv,
-        blockM: o.blockM,
-        blockN: o.blockN,
-        decodeBlockN: o.decodeBlock,
-        partitions: o.partitions,
-        fullPrefillMax: o.fullPrefillMax,
-        prefillSampleFlops: o.prefillSampleFlops,
         warmup: o.warmup,
         reps: o.reps,
         minSampleMs: o.minSampleMs,
-        threads: o.threads,
         implementation: o.impl,
-        wasmVariant: o.wasm,
         maxForeignLoad: o.maxForeignLoad,
         outDir: o.out,
       };
       done({
         name: 'kernel',
-        config: resolveFromFlags(user),
+        config: resolveKernelFlags(user),
         refreshCeilings: o.refreshCeilings,
         cacheDir: o.cacheDir,
         quiet: o.quiet,
