@@ -8,7 +8,7 @@ import type { SpeedupIntervalFn } from '../charts/data.js';
 import type { ResultFile } from '../schema.js';
 import { loadVegaAssets, type VegaAssets } from './assets.js';
 import { html, jsonForScript, SafeHtml, scriptText } from './escape.js';
-import { type ReportTable, reportTables, summaryFacts } from './tables.js';
+import { type ReportTable, reportTables, summaryFacts } from '../tables.js';
 import { BOOTSTRAP, CHART_DATA_ID, chartElementId, CONTENT_SECURITY_POLICY, STYLE } from './template.js';
 
 export interface HtmlOptions {

@@ -1,11 +1,12 @@
 /**
- * The tables and facts the Markdown report shows, as plain strings (formatted, not escaped): the HTML renderer
- * escapes and lays them out. Same rows, columns and definitions as reports/markdown.ts.
+ * The tables and facts every report shows, as plain strings (formatted, not escaped): reports/markdown.ts lays them
+ * out as Markdown, reports/html/render.ts escapes them into HTML. One builder per table, so the two agree.
  */
-import { comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from '../comparison.js';
-import { crossovers } from '../crossover.js';
-import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from '../format.js';
-import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from '../schema.js';
+import { ratioMedianCI } from './bootstrap.js';
+import { type ComparisonRow, comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
+import { crossovers } from './crossover.js';
+import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
+import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
 
 export interface ReportTable {
   /** Stable id, e.g. `speedup`; the section's anchor. */
@@ -33,16 +34,25 @@ export const FIGURE_DEFINITIONS = {
   denseSkipKernel:
     'dense / skip: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
   speedup:
-    'speedup: median(dense) / median(skip); paired: median of the per-round ratios (same round, adjacent in time).',
+    'speedup: median(dense) / median(skip); paired: median of the per-round ratios (same round, adjacent in time); paired 95% CI: seeded percentile bootstrap over rounds (2000 resamples); verdict: faster or slower when the CI excludes 1.0, else no difference.',
   theory:
     'theory 2/(2-s): the bound for the measured tile sparsity s when skipping saves half of the work per tile (exp + P·V in prefill, the V read in decode).',
   rate: 'rate: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
   how: 'how obtained: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. disturbed: other processes used more CPU than the run allows.',
 };
 
+/** Bootstrap CI of the median paired ratio and its verdict (the CI excludes 1.0 or not). */
+function pairedCi(r: ComparisonRow): [string, string] {
+  const ratios = r.skip.speedup?.pairedRatios ?? [];
+  if (ratios.length === 0) return ['—', '—'];
+  const ci = ratioMedianCI(ratios);
+  return [`${ci.low.toFixed(2)}–${ci.high.toFixed(2)}x`, ci.verdict];
+}
+
 function speedupTable(result: ResultFile): ReportTable {
   const rows = comparisonRows(result).map((r) => [
     ...comparisonFigures(r),
+    ...pairedCi(r),
     rate(r.dense),
     rate(r.skip),
     provenanceLabel(r.skip) + (r.dense.disturbed || r.skip.disturbed ? ', disturbed' : ''),
@@ -54,6 +64,8 @@ function speedupTable(result: ResultFile): ReportTable {
     intro: [],
     header: [
       ...FIGURE_COLUMNS.map((c) => ({ theory: 'theory 2/(2-s)', 'rel.err': 'rel. L2 err' })[c] ?? c),
+      'paired 95% CI',
+      'verdict',
       'dense rate',
       'skip rate',
       'how obtained',
@@ -74,8 +86,7 @@ function speedupTable(result: ResultFile): ReportTable {
   };
 }
 
-/** Per-request latency (server results); the Markdown report renders this same table. */
-export function latencyTable(result: ResultFile): ReportTable | undefined {
+function latencyTable(result: ResultFile): ReportTable | undefined {
   const cells = result.cells.filter((c): c is ServerCell => c.kind === 'server');
   if (cells.length === 0) return undefined;
   const pair = (d: { p50: number; p99: number }) => `${formatMs(d.p50)} / ${formatMs(d.p99)}`;
@@ -119,6 +130,27 @@ export function latencyTable(result: ResultFile): ReportTable | undefined {
     notes: positions.length
       ? ['Decode ITL by position (median per bucket; the KV length grows while decoding):', ...positions]
       : [],
+  };
+}
+
+function accuracyTable(result: ResultFile): ReportTable | undefined {
+  if (!result.accuracy?.length) return undefined;
+  return {
+    id: 'accuracy',
+    title: 'Accuracy (needle retrieval)',
+    intro: [`${result.accuracy[0].method}.`],
+    header: ['context', 'arm', 'task', 'depth', 'n', 'exact (95% CI)', 'mean score', 'partial / wrong / empty / failed'],
+    rows: result.accuracy.map((a) => [
+      formatTokens(a.context),
+      a.arm,
+      a.task + (a.keys > 1 ? ` (${a.keys} keys)` : ''),
+      a.depth.toFixed(2),
+      String(a.n),
+      `${formatPercent(a.exactRate, 0)} (${formatPercent(a.exactRateCi[0], 0)}–${formatPercent(a.exactRateCi[1], 0)})`,
+      formatPercent(a.meanScore, 0),
+      `${a.partial} / ${a.wrong} / ${a.empty} / ${a.failed}`,
+    ]),
+    notes: [],
   };
 }
 
@@ -208,6 +240,7 @@ export function reportTables(result: ResultFile): ReportTable[] {
   return [
     speedupTable(result),
     latencyTable(result),
+    accuracyTable(result),
     capacityTable(result),
     headTable(result),
     rooflineTable(result),
