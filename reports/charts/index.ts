@@ -49,6 +49,16 @@ interface Candidate extends Chart {
   missing?: string;
 }
 
+/** Charts with data to draw, and the others with the reason each is left out. */
+export function splitCandidates<C extends { id: string; title: string; missing?: string }>(
+  candidates: readonly C[],
+): { charts: Omit<C, 'missing'>[]; skipped: SkippedChart[] } {
+  return {
+    charts: candidates.filter((c) => !c.missing).map(({ missing: _, ...chart }) => chart),
+    skipped: candidates.filter((c) => c.missing).map((c) => ({ id: c.id, title: c.title, reason: c.missing! })),
+  };
+}
+
 function bandCaption(rows: { band: string }[]): string {
   const bands = [...new Set(rows.map((r) => r.band))];
   return bands.length ? `Band: ${bands.join('; ')}.` : '';
@@ -158,9 +168,7 @@ export function buildCharts(results: readonly ResultFile[], options: ChartDataOp
     ...(kinds.has('kernel') ? kernelCandidates(datasets, colors.kernel) : []),
     ...(kinds.has('server') ? serverCandidates(datasets, colors.server) : []),
   ];
-  const skipped: SkippedChart[] = candidates
-    .filter((c) => c.missing)
-    .map((c) => ({ id: c.id, title: c.title, reason: c.missing! }));
+  const { charts, skipped } = splitCandidates(candidates);
   if (kinds.has('server')) {
     skipped.push({
       id: 'server-accuracy',
@@ -168,7 +176,6 @@ export function buildCharts(results: readonly ResultFile[], options: ChartDataOp
       reason: 'servers report neither tile sparsity nor output error; run the kernel target for them',
     });
   }
-  const charts = candidates.filter((c) => !c.missing).map(({ missing: _, ...chart }) => chart);
   return { charts, skipped, datasets };
 }
 

@@ -7,6 +7,7 @@
  * x is the time the run started (UTC); one line per context length (colour); one panel per phase or latency
  * (columns) and per arm (rows).
  */
+import { type SkippedChart, splitCandidates } from '../charts/index.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Field, PositionFieldDef } from 'vega-lite/types_unstable/channeldef.js';
 import { PANEL_ORDER, TOKENS_LABEL_EXPR, tip } from '../charts/common.js';
@@ -215,7 +216,7 @@ export interface TrendChart {
 export interface TrendChartSet {
   charts: TrendChart[];
   /** Charts left out for want of data, with the reason. */
-  skipped: { id: string; title: string; reason: string }[];
+  skipped: SkippedChart[];
   datasets: TrendDatasets;
 }
 
@@ -263,9 +264,5 @@ export function trendCharts(runs: readonly RunSummary[]): TrendChartSet {
   ];
   // a site of kernel runs only gets no notes about server charts, and the other way round
   const candidates = all.filter((c) => kinds.has(c.id.startsWith('trend-kernel') ? 'kernel' : 'server'));
-  return {
-    charts: candidates.filter((c) => !c.missing).map(({ missing: _, ...chart }) => chart),
-    skipped: candidates.filter((c) => c.missing).map((c) => ({ id: c.id, title: c.title, reason: c.missing! })),
-    datasets,
-  };
+  return { ...splitCandidates(candidates), datasets };
 }

@@ -6,39 +6,20 @@
  * Needs /usr/bin/chromium (Debian: apt-get install -y chromium). Skipped without it, except under CI, where it
  * must run (and fails if the browser is missing).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, inPage, skipWithoutChromium } from '../../helpers/chromium.js';
 import { publishSite } from '../../../harness/commands/publish.js';
 import { writeJsonAtomic } from '../../../harness/result-writer.js';
 import { runFileName } from '../../../reports/publish/index.js';
 import type { ResultFile } from '../../../reports/schema.js';
 import { hostile, kernelResult, serverResult, XSS } from '../html/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) {
-  console.warn(
-    `skipping the site browser test: ${CHROMIUM} is not installed (apt-get install -y chromium); CI always runs it`,
-  );
-}
-
-/** Evaluates a JavaScript expression in the page (as text: this project compiles without the DOM library). */
-const inPage = <T>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
+const skip = skipWithoutChromium('the site browser test');
 
 function asRun<T extends ResultFile>(base: T, id: string, startedAt: string, factor: number): T {
   const r = structuredClone(base);
