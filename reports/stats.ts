@@ -2,6 +2,7 @@
  * Statistics over samples: pure functions, no I/O. Percentiles interpolate linearly between order statistics
  * (numpy's default, "type 7"): q-th quantile of sorted x at position h = (n - 1) q, x[floor h] + (h - floor h)(x[ceil h] - x[floor h]).
  */
+import type { Distribution } from './schema.js';
 
 export function sorted(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);
@@ -43,17 +44,7 @@ export function std(values: readonly number[]): number {
 }
 
 /** Summary of one latency (ms): count, mean, population std, min, p50/p90/p95/p99 (linear interpolation), max. */
-export function distribution(values: readonly number[]): {
-  n: number;
-  mean: number;
-  std: number;
-  min: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-} {
+export function distribution(values: readonly number[]): Distribution {
   const s = sorted(values);
   return {
     n: s.length,

@@ -5,7 +5,6 @@
  * round (the order alternates); arms started by a launch command run one after another (a restart per round would
  * dominate the run), which the result states. Results are published after every (context, phase).
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import {
 } from '../../reports/schema.js';
 import { type BuiltPrompt, buildPrompt, llama3Tokenizer } from '../../workloads/index.js';
 import { captureEnvironment } from '../environment.js';
+import { newRunId } from '../run-id.js';
 import type { RequestRecord, RequestSpec } from '../server/record.js';
 import { type RequestOptions, sendStreamingRequest } from '../server/request.js';
 import { buildServerCells, requestSample } from './cells.js';
@@ -42,11 +42,6 @@ export interface ServerRunOptions {
   command?: string[];
   /** Sends one request; default sendStreamingRequest (tests may wrap it). */
   send?: (spec: RequestSpec, options: RequestOptions) => Promise<RequestRecord>;
-}
-
-function newRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `server-${stamp}-${randomUUID().slice(0, 6)}`;
 }
 
 /** Request streams of a run; each (context, stream) gets its own range of request indices. */
@@ -104,7 +99,7 @@ function specOf(c: ServerBenchConfig, prompt: BuiltPrompt, phase: Phase, id: str
 
 export async function runServerBenchmark(c: ServerBenchConfig, options: ServerRunOptions = {}): Promise<ServerResultFile> {
   const send = options.send ?? sendStreamingRequest;
-  const runId = newRunId();
+  const runId = newRunId('server');
   const launched = c.arms.some((a) => a.launch);
   const runStart = performance.now();
   const result: ServerResultFile = {

@@ -3,7 +3,6 @@
  * dense against every skip arm. The result grows cell by cell and is handed to `onResult` after each phase, so an
  * interrupted run keeps everything it measured.
  */
-import { randomUUID } from 'node:crypto';
 import { ErrorCodes, SkipbenchError } from '../../kernels/errors.js';
 import type { AttentionShape } from '../../kernels/types.js';
 import {
@@ -19,6 +18,7 @@ import {
 import { capturedSource, parseHeadMix, type QkvSource, syntheticSource } from '../../workloads/index.js';
 import { defaultCacheDir, machineCeilings } from '../ceilings.js';
 import { captureEnvironment } from '../environment.js';
+import { newRunId } from '../run-id.js';
 import { armsOf, type KernelConfig, resolvePartitions } from './config.js';
 import { createReferenceExecutor, createWasmExecutor, type Executor, type PreparedPhase } from './executor.js';
 import { measurePhase } from './measure.js';
@@ -63,11 +63,6 @@ export function workloadSource(c: KernelConfig): { source: QkvSource; patterns?:
   return { source: syntheticSource({ seed: c.seed, shape, headPatterns }), patterns: [...headPatterns] };
 }
 
-function runId(started: Date): string {
-  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `kernel-${stamp}-${randomUUID().slice(0, 6)}`;
-}
-
 export async function runKernelBenchmark(
   config: KernelConfig,
   options: KernelRunOptions = {},
@@ -92,7 +87,7 @@ export async function runKernelBenchmark(
     schema: RESULT_SCHEMA,
     schemaVersion: RESULT_SCHEMA_VERSION,
     run: {
-      id: runId(started),
+      id: newRunId('kernel', started),
       startedAt: started.toISOString(),
       status: 'running',
       command: options.command ?? [],

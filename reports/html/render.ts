@@ -7,9 +7,10 @@ import { buildCharts, type Chart, type ChartSet, type SkippedChart } from '../ch
 import type { SpeedupIntervalFn } from '../charts/data.js';
 import type { ResultFile } from '../schema.js';
 import { loadVegaAssets, type VegaAssets } from './assets.js';
-import { html, jsonForScript, SafeHtml, scriptText } from './escape.js';
+import { html, type SafeHtml } from './escape.js';
+import { chartPage } from './page.js';
 import { type ReportTable, reportTables, summaryFacts } from '../tables.js';
-import { BOOTSTRAP, CHART_DATA_ID, chartElementId, CONTENT_SECURITY_POLICY, STYLE } from './template.js';
+import { chartElementId } from './template.js';
 
 export interface HtmlOptions {
   /** The inlined bundles; default: read from node_modules once per process. */
@@ -69,18 +70,6 @@ ${set.charts.length ? '' : html`<p class="muted">No chart has data to draw.</p>`
 </section>`;
 }
 
-/** The payload the bootstrap script reads: data-free specs, and each named dataset once. */
-function chartPayload(set: ChartSet): {
-  charts: { id: string; spec: unknown; datasets: string[] }[];
-  datasets: Record<string, unknown>;
-} {
-  const used = new Set(set.charts.flatMap((c) => c.datasets));
-  return {
-    charts: set.charts.map((c) => ({ id: c.id, spec: c.spec, datasets: c.datasets })),
-    datasets: Object.fromEntries([...used].map((name) => [name, set.datasets[name]])),
-  };
-}
-
 function runsList(results: readonly ResultFile[]): SafeHtml {
   return html`<ul class="runs">
 ${results.map((r, i) => html`<li><a href="#run-${i + 1}">${r.run.id}</a>: ${r.target.kind} target, ${r.cells.length} cells, ${r.run.status}, started ${r.run.startedAt}</li>\n`)}</ul>`;
@@ -92,19 +81,9 @@ export function renderHtml(results: ResultFile | readonly ResultFile[], options:
   const set = buildCharts(list, options.interval ? { interval: options.interval } : {});
   const title =
     list.length === 1 ? `skipbench: Skip Softmax vs dense — ${list[0].run.id}` : 'skipbench: Skip Softmax vs dense';
-  const script = (name: string, code: string) => new SafeHtml(`<script>${scriptText(name, code)}</script>\n`);
-  const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<link rel="icon" href="data:,">
-<style>${new SafeHtml(STYLE)}</style>
-</head>
-<body>
-<header>
+  return chartPage({
+    title,
+    body: html`<header>
 <h1>skipbench: Skip Softmax vs dense</h1>
 <p class="muted">Does Skip Softmax make long-context attention faster, by how much, and at what cost in accuracy? ${list.length} result file(s):</p>
 ${runsList(list)}
@@ -112,12 +91,8 @@ ${runsList(list)}
 <main>
 ${chartsHtml(set)}
 ${list.map(runHtml)}
-</main>
-<footer>Charts by vega ${assets.versions.vega}, vega-lite ${assets.versions.vegaLite} and vega-embed ${assets.versions.vegaEmbed}, inlined: this file works offline and fetches nothing.</footer>
-<script type="application/json" id="${CHART_DATA_ID}">${new SafeHtml(jsonForScript(chartPayload(set)))}</script>
-${script('vega', assets.vega)}${script('vega-lite', assets.vegaLite)}${script('vega-embed', assets.vegaEmbed)}<script>${new SafeHtml(BOOTSTRAP)}</script>
-</body>
-</html>
-`;
-  return page.markup;
+</main>`,
+    charts: set,
+    assets,
+  });
 }

@@ -6,8 +6,9 @@
  */
 import { formatRatio, formatTokens } from '../format.js';
 import { loadVegaAssets, type VegaAssets } from '../html/assets.js';
-import { html, jsonForScript, SafeHtml, scriptText } from '../html/escape.js';
-import { BOOTSTRAP, CHART_DATA_ID, chartElementId, CONTENT_SECURITY_POLICY, STYLE } from '../html/template.js';
+import { html, type SafeHtml } from '../html/escape.js';
+import { chartPage } from '../html/page.js';
+import { chartElementId } from '../html/template.js';
 import { PHASES } from '../schema.js';
 import type { RunSummary, SiteState } from './state.js';
 import { type TrendChart, type TrendChartSet, trendCharts } from './trends.js';
@@ -77,35 +78,14 @@ ${runs && set.charts.length ? '' : html`<p class="muted">No chart has data to dr
 </section>`;
 }
 
-/** What the bootstrap script reads: data-free specs, and each named dataset they use, once. */
-function chartPayload(set: TrendChartSet): {
-  charts: { id: string; spec: unknown; datasets: string[] }[];
-  datasets: Record<string, unknown>;
-} {
-  const used = [...new Set(set.charts.flatMap((c) => c.datasets))];
-  return {
-    charts: set.charts.map((c) => ({ id: c.id, spec: c.spec, datasets: c.datasets })),
-    datasets: Object.fromEntries(used.map((name) => [name, set.datasets[name]])),
-  };
-}
-
 export function renderSiteIndex(state: SiteState, options: IndexOptions = {}): string {
   const assets = options.assets ?? loadVegaAssets();
   const set = trendCharts(state.runs);
   const kinds = [...new Set(state.runs.map((r) => r.target))].sort();
-  const script = (name: string, code: string) => new SafeHtml(`<script>${scriptText(name, code)}</script>\n`);
-  const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${INDEX_TITLE}</title>
-<link rel="icon" href="data:,">
-<style>${new SafeHtml(STYLE + INDEX_STYLE)}</style>
-</head>
-<body>
-<header>
+  return chartPage({
+    title: INDEX_TITLE,
+    extraStyle: INDEX_STYLE,
+    body: html`<header>
 <h1>${INDEX_TITLE}</h1>
 <p class="muted">${state.runs.length} run(s)${kinds.length ? ` of the ${kinds.join(' and ')} target` : ''}. Each run's report and result file are under <code>runs/</code>.</p>
 </header>
@@ -115,12 +95,8 @@ export function renderSiteIndex(state: SiteState, options: IndexOptions = {}): s
 ${runsTable(state.runs)}
 </section>
 ${trendsHtml(set, state.runs.length)}
-</main>
-<footer>Charts by vega ${assets.versions.vega}, vega-lite ${assets.versions.vegaLite} and vega-embed ${assets.versions.vegaEmbed}, inlined: this file works offline and fetches nothing.</footer>
-<script type="application/json" id="${CHART_DATA_ID}">${new SafeHtml(jsonForScript(chartPayload(set)))}</script>
-${script('vega', assets.vega)}${script('vega-lite', assets.vegaLite)}${script('vega-embed', assets.vegaEmbed)}<script>${new SafeHtml(BOOTSTRAP)}</script>
-</body>
-</html>
-`;
-  return page.markup;
+</main>`,
+    charts: set,
+    assets,
+  });
 }
