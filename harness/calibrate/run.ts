@@ -66,11 +66,11 @@ export async function runCalibration(
   try {
     for (const phase of c.phases) {
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
-      const prepared: { L: number; margins: TileMargins }[] = [];
+      const prepared: { L: number; margins: TileMargins; k: Float32Array; v: Float32Array }[] = [];
       for (const L of c.contexts) {
         const { k, v } = source.keysValues(L);
         const margins = tileMargins(await preparePhase(executor, source, c, L, phase, k, v, partitions).phase.margins!());
-        prepared.push({ L, margins });
+        prepared.push({ L, margins, k, v });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
           list.push({ context: L, lambda: lambdaForSparsity(margins, target) });
@@ -78,14 +78,13 @@ export async function runCalibration(
         }
         onProgress?.(`${phase} ${L}: ${margins.visited} tiles, ${margins.sorted.length} skippable at some factor`);
       }
-      // the factors fit all contexts at once, so each context is staged again to measure them
+      // the factors fit all contexts at once, so each context is staged again (its K/V kept) to measure them
       const perTarget = targets.map((target) => {
         const factor = fitScaleFactor(lambdas.get(target)!.map(({ context, lambda }) => ({ length: context, lambda })));
         return { target, factor };
       });
       const measured = new Map<string, { measured: number; relativeError: number }>();
-      for (const { L } of prepared) {
-        const { k, v } = source.keysValues(L);
+      for (const { L, k, v } of prepared) {
         const p = preparePhase(executor, source, c, L, phase, k, v, partitions);
         await p.phase.run(0, 1);
         const dense = p.phase.collect();
