@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Ceilings, Environment } from '../reports/schema.js';
+import { ridgeOf, roofOf } from '../reports/roof.js';
+import type { Ceilings, Environment, GpuCeilings } from '../reports/schema.js';
 import type { KernelPool } from './cpu/pool.js';
 import type { ProbeMessage } from './cpu/protocol.js';
 
@@ -102,9 +103,12 @@ async function probe(pool: KernelPool): Promise<Ceilings> {
   };
 }
 
-/** Roofline: which roof applies at this arithmetic intensity (FLOP/byte). */
-export function boundAt(intensity: number, ceilings: Ceilings | undefined): 'compute' | 'bandwidth' | 'unknown' {
-  if (!ceilings || !Number.isFinite(intensity)) return 'unknown';
-  const ridge = ceilings.scoreTileFlopsPerSec / ceilings.streamReadBytesPerSec;
-  return intensity >= ridge ? 'compute' : 'bandwidth';
+/** Roofline: which roof applies at this arithmetic intensity (FLOP/byte), under the CPU's or the GPU's ceilings. */
+export function boundAt(
+  intensity: number,
+  ceilings: Ceilings | GpuCeilings | undefined,
+): 'compute' | 'bandwidth' | 'unknown' {
+  const roof = roofOf(ceilings);
+  if (!roof || !Number.isFinite(intensity)) return 'unknown';
+  return intensity >= ridgeOf(roof) ? 'compute' : 'bandwidth';
 }

@@ -28,7 +28,14 @@ import {
   runProject,
 } from './commands/project.js';
 import { type ClientOverheadCommand, registerClientOverhead, runClientOverhead } from './commands/client-overhead.js';
-import { addWorkloadOptions, resolveKernelFlags, workloadFromOptions } from './commands/kernel-options.js';
+import {
+  addBackendOptions,
+  addWorkloadOptions,
+  backendFromOptions,
+  givenOptions,
+  resolveKernelFlags,
+  workloadFromOptions,
+} from './commands/kernel-options.js';
 import { registerServe, runServe, type ServeCommand } from './commands/serve.js';
 import { IMPLEMENTATIONS, type KernelConfig, type KernelUserConfig, } from './kernel/config.js';
 import { KERNEL_DEFAULTS } from './kernel/defaults.js';
@@ -113,7 +120,7 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
         .argParser(numbers('--decode-factor'))
         .default([...d.decodeFactors], list(d.decodeFactors)),
     );
-  addWorkloadOptions(command)
+  addBackendOptions(addWorkloadOptions(command))
     .option('--warmup <n>', 'untimed calls per arm before timing', integer('--warmup', 0, 100), d.warmup)
     .option('--reps <n>', 'timed rounds (each round runs every arm once, order alternating)', integer('--reps', 1, 1000), d.reps)
     .option('--min-sample-ms <ms>', 'repeat the kernel within a sample until it lasts this long (ms)', (t) => parseNumber('--min-sample-ms', t, 0, 60000), d.minSampleMs)
@@ -123,8 +130,10 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
     .option('--refresh-ceilings', 'measure the machine ceilings again instead of using the cached ones', false)
     .option('--cache-dir <dir>', 'where machine ceilings are cached', defaultCacheDir())
     .option('--quiet', 'no progress lines', false)
-    .action((o) => {
+    .action((all, self: Command) => {
+      const o = givenOptions(self, all);
       const user: KernelUserConfig = {
+        ...backendFromOptions(o),
         ...workloadFromOptions(o),
         contexts: o.contexts,
         phases: o.phases,
@@ -140,9 +149,9 @@ function kernelCommand(program: Command, done: (command: CliCommand) => void): v
       done({
         name: 'kernel',
         config: resolveKernelFlags(user),
-        refreshCeilings: o.refreshCeilings,
-        cacheDir: o.cacheDir,
-        quiet: o.quiet,
+        refreshCeilings: all.refreshCeilings,
+        cacheDir: all.cacheDir,
+        quiet: all.quiet,
       });
     });
 }

@@ -7,4 +7,6 @@ export { KERNEL_DEFAULTS } from './kernel/defaults.js';
 export { createReferenceExecutor, createWasmExecutor, type Executor } from './kernel/executor.js';
 export { type KernelProgress, type KernelRunOptions, runKernelBenchmark } from './kernel/runner.js';
 export { KernelPool } from './cpu/pool.js';
+export { GpuError, GpuRunner } from './gpu/client.js';
+export { GPU_DEFAULTS } from './gpu/defaults.js';
 export * from './server/index.js';

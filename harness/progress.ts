@@ -9,12 +9,22 @@ export function progressPrinter(stream: { write(s: string): unknown }): (event: 
         `machine ceilings${event.cached ? ' (cached)' : ''}: stream read ${formatSi(event.streamReadBytesPerSec, 'B/s')}, ` +
           `q·k tile ${formatSi(event.scoreTileFlopsPerSec, 'FLOP/s')}\n`,
       );
+    } else if (event.type === 'gpu') {
+      stream.write(
+        `GPU ${event.device}: device copy ${formatSi(event.copyBytesPerSec, 'B/s')}, ` +
+          `bf16 GEMM ${formatSi(event.matmulFlopsPerSec, 'FLOP/s')}\n`,
+      );
     } else if (event.type === 'phase-start') {
       const how = event.provenance.kind === 'sampled'
         ? `sampled: ${event.provenance.sampledTiles} of ${event.provenance.totalTiles} query tiles`
         : 'in full';
       stream.write(`[${String(event.index).padStart(2)}/${event.total}] ${formatTokens(event.context)} ${event.phase} (${how}) ...\n`);
     } else if (event.type === 'phase-done') {
+      const failed = event.cells.flatMap((c) => c.samples).find((s) => s.status === 'failed');
+      if (failed?.status === 'failed' && event.cells.every((c) => c.summary.n === 0)) {
+        stream.write(`        failed: ${failed.error.message} [${failed.error.code}]\n`);
+        return;
+      }
       const [dense, ...skips] = event.cells;
       for (const s of skips) {
         stream.write(

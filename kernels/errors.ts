@@ -23,6 +23,14 @@ export const ErrorCodes = {
   WORKER: 'SKB_WORKER',
   /** A result file is unreadable or has the wrong schema. */
   RESULT: 'SKB_RESULT',
+  /** The GPU backend cannot run: the python executable, torch, triton or a CUDA GPU is missing. */
+  GPU_UNAVAILABLE: 'SKB_GPU_UNAVAILABLE',
+  /** A GPU arm's output failed the check against the float32 reference. */
+  GPU_CHECK_FAILED: 'SKB_GPU_CHECK_FAILED',
+  /** The GPU runner wrote a malformed line or speaks another protocol version. */
+  GPU_PROTOCOL: 'SKB_GPU_PROTOCOL',
+  /** The GPU runner failed: it answered another error, exited, or did not answer in time. */
+  GPU_RUNNER: 'SKB_GPU_RUNNER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,5 +1,6 @@
 /**
- * Seeded bootstrap confidence intervals for the gate: pure functions, no I/O, the same answer for the same seed.
+ * Seeded bootstrap confidence intervals for the gate and the reports: pure functions, no I/O, the same answer for
+ * the same seed.
  *
  * Method (percentile bootstrap, Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 13):
  *  1. draw `resamples` samples of size n from the n values, with replacement (simple-statistics
@@ -11,10 +12,11 @@
  *
  * Units: the interval has the unit of the values (ms for latencies, a dimensionless ratio for speedups).
  * Small samples give coarse intervals (a median of 5 values moves in steps of one order statistic); the gate refuses
- * cells with fewer samples than its `minSamples`.
+ * cells with fewer samples than its `minSamples`, the reports print "n/a" below MIN_CI_SAMPLES.
  */
 import { sampleWithReplacement } from 'simple-statistics';
 import { ErrorCodes, invalid } from '../kernels/errors.js';
+import type { Cell } from './schema.js';
 import { median, quantileSorted } from './stats.js';
 
 export interface BootstrapOptions {
@@ -139,4 +141,49 @@ export function pairedRatioCI(pairs: readonly PairedTimes[], options: BootstrapO
   );
   const interval = ratioMedianCI(valid ? pairs.map((p) => p.baseline / p.candidate) : [Number.NaN], options);
   return { ...interval, n: pairs.length };
+}
+
+/** Fewest samples an arm's median interval is computed from; with fewer, reports print "n/a (n<3)" instead. */
+export const MIN_CI_SAMPLES = 3;
+
+/**
+ * The values a cell's headline median is taken over (ms): the time of one call (timeMs) of every successful kernel
+ * sample, or the TTFT (prefill) or TPOT (decode) of every successful non-warmup request; non-finite values are left
+ * out. The same set summary.medianMs is the median of (harness/kernel/summarize.ts, harness/bench/cells.ts), and the
+ * gate's latencyValues (reports/compare.ts).
+ */
+export function headlineSamples(cell: Cell): number[] {
+  const values =
+    cell.kind === 'kernel'
+      ? cell.samples.flatMap((s) => (s?.status === 'ok' ? [s.timeMs] : []))
+      : cell.samples.flatMap((s) =>
+          s?.status === 'ok' && !s.warmup ? [cell.phase === 'prefill' ? s.ttftMs : s.tpotMs] : [],
+        );
+  return values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * The interval of an arm's headline median, in the unit and scale of summary.estimatedFullMs, or why there is none.
+ * `scale` is estimatedFullMs / medianMs: 1, except for sampled kernel cells, whose sample times are scaled to the
+ * whole phase by the ratio of dense work; estimate and bounds are multiplied by it (the median and every quantile
+ * commute with a positive factor, so this is the interval of the scaled samples).
+ */
+export type HeadlineInterval =
+  | (ConfidenceInterval & { kind: 'interval'; scale: number })
+  | { kind: 'too few'; n: number; minSamples: number };
+
+export interface HeadlineOptions extends BootstrapOptions {
+  /** Fewest samples for an interval (default MIN_CI_SAMPLES). */
+  minSamples?: number;
+}
+
+/** Percentile-bootstrap interval of a cell's headline median over headlineSamples(cell) (see HeadlineInterval). */
+export function headlineMedianCI(cell: Cell, options: HeadlineOptions = {}): HeadlineInterval {
+  const { minSamples = MIN_CI_SAMPLES, ...boot } = options;
+  const values = headlineSamples(cell);
+  if (values.length < minSamples) return { kind: 'too few', n: values.length, minSamples };
+  const { medianMs, estimatedFullMs } = cell.summary;
+  const scale = medianMs > 0 && Number.isFinite(estimatedFullMs / medianMs) ? estimatedFullMs / medianMs : 1;
+  const ci = bootstrapMedianCI(values, boot);
+  return { ...ci, kind: 'interval', scale, estimate: ci.estimate * scale, low: ci.low * scale, high: ci.high * scale };
 }

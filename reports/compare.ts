@@ -17,6 +17,9 @@
  * A floor (a minimum speedup, e.g. prefill at >= 32K must be >= 1.0) is violated when the current interval's upper
  * bound is below it (confidently below); a median below the floor with the interval reaching it is 'inconclusive'.
  *
+ * Anchor arms (GPU runs: torch SDPA timed beside dense) are not gated: their cells get no rows and no floor applies
+ * to them; a warning says so.
+ *
  * Fail closed: anything that prevents a judgement (wrong schema or version, different target kinds or workloads, no
  * cells, a baseline cell missing from the current file, a missing or NaN figure, too few samples, a floor that
  * matches no cell) makes the verdict 'unusable', with every reason in `problems`.
@@ -29,6 +32,7 @@ import {
   resolveBootstrapOptions,
   verdict as speedupVerdict,
 } from './bootstrap.js';
+import { anchorArms } from './comparison.js';
 import { PHASES, RESULT_SCHEMA, RESULT_SCHEMA_VERSION, type Cell, type ResultFile } from './schema.js';
 import {
   type Estimate,
@@ -76,6 +80,7 @@ export const GateCodes = {
   HOST: 'host',
   TARGET_CHANGED: 'target-changed',
   ARM_CHANGED: 'arm-changed',
+  ANCHORS: 'anchors-not-gated',
 } as const;
 
 /** Validated options with defaults; throws SKB_CONFIG naming the option. */
@@ -397,10 +402,16 @@ export function compareResults(baseline: ResultFile, current: ResultFile, option
     return memo.get(key)!;
   };
   const metricsOf = (cell: Cell) => o.metrics.filter((m) => m === 'latency' || cell.arm !== baselineArm);
+  const anchors = new Set([...anchorArms(baseline).keys(), ...anchorArms(current).keys()]);
+  if (anchors.size) {
+    const names = [...anchors].join(', ');
+    warnings.push(note(GateCodes.ANCHORS, 'both', `anchor arms (${names}) are reported, not gated`));
+  }
 
   // -- rows: every baseline cell against its current counterpart --
   const rows: GateRow[] = [];
   for (const b of before.values()) {
+    if (anchors.has(b.arm)) continue;
     const c = after.get(keyOf(b));
     if (c) checkPair(b, c, o, problems, warnings);
     else
@@ -419,7 +430,7 @@ export function compareResults(baseline: ResultFile, current: ResultFile, option
   }
   // -- cells only in the current file: shown, not gated --
   for (const c of after.values()) {
-    if (before.has(keyOf(c))) continue;
+    if (before.has(keyOf(c)) || anchors.has(c.arm)) continue;
     warnings.push(note(GateCodes.NEW_CELL, 'current', 'only in the current file: not gated', at(c)));
     for (const metric of metricsOf(c)) {
       const cf = get(c, metric, 'current');
@@ -433,7 +444,7 @@ export function compareResults(baseline: ResultFile, current: ResultFile, option
   // -- floors: on the current file's skip cells --
   const floors: FloorCheck[] = [];
   for (const floor of o.floors) {
-    const matched = [...after.values()].filter((c) => floorMatches(floor, c, baselineArm));
+    const matched = [...after.values()].filter((c) => !anchors.has(c.arm) && floorMatches(floor, c, baselineArm));
     if (matched.length === 0) {
       const where = { ...(floor.phase ? { phase: floor.phase } : {}), ...(floor.arm ? { arm: floor.arm } : {}) };
       problems.push(

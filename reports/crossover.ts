@@ -1,9 +1,10 @@
 /**
- * Where skip starts to win: per (phase, skip arm), the shortest measured context from which the paired speedup's
+ * Where skip starts to win: per (phase, skip arm; anchors are not skip arms), the shortest measured context from
+ * which the paired speedup's
  * bootstrap CI lies above 1.0 at that context and at every longer one. Pure; derived from the result alone.
  */
 import { ratioMedianCI } from './bootstrap.js';
-import { comparisonRows } from './comparison.js';
+import { skipComparisonRows } from './comparison.js';
 import type { Phase, ResultFile } from './schema.js';
 
 export interface Crossover {
@@ -17,7 +18,7 @@ export interface Crossover {
 
 export function crossovers(result: ResultFile): Crossover[] {
   const groups = new Map<string, { phase: Phase; arm: string; wins: [number, boolean][] }>();
-  for (const row of comparisonRows(result)) {
+  for (const row of skipComparisonRows(result)) {
     const key = `${row.phase}|${row.arm}`;
     const group = groups.get(key) ?? { phase: row.phase, arm: row.arm, wins: [] };
     const ratios = row.skip.speedup?.pairedRatios ?? [];

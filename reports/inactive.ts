@@ -39,7 +39,8 @@ function sameOutputs(skip: ServerCell, dense: ServerCell): { compared: number; i
 export function detectInactive(result: ResultFile): InactiveFinding[] {
   const baseline = result.arms[0]?.id;
   const findings: InactiveFinding[] = [];
-  for (const arm of result.arms.slice(1)) {
+  // anchors (GPU: torch SDPA) are no skip arm: they cannot be inactive
+  for (const arm of result.arms.slice(1).filter((a) => !a.anchor)) {
     const cells = result.cells.filter((c) => c.arm === arm.id);
     for (const context of [...new Set(cells.map((c) => c.context))]) {
       const here = cells.filter((c) => c.context === context);

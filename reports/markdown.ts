@@ -4,7 +4,7 @@
  */
 import { detectInactive, inactiveBanner } from './inactive.js';
 import type { ResultFile } from './schema.js';
-import { type ReportTable, reportTables, summaryFacts } from './tables.js';
+import { ARM_CI_METHOD, type ReportTable, reportTables, summaryFacts } from './tables.js';
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -32,6 +32,10 @@ export function renderMarkdown(result: ResultFile): string {
     `Run \`${result.run.id}\`, started ${result.run.startedAt}.`,
     '',
     ...reportTables(result).flatMap((t, i) => section(t, i > 0)),
+    '### Confidence intervals',
+    '',
+    ARM_CI_METHOD,
+    '',
     '### Environment',
     '',
     ...summaryFacts(result).map(([label, value]) => `- ${label}: ${value}`),

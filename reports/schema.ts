@@ -112,6 +112,54 @@ export interface Environment {
   skipbench: string;
   /** Machine ceilings measured by the probe (harness/ceilings.ts). */
   ceilings?: Ceilings;
+  /** GPU ceilings measured by the GPU runner (GPU backend). */
+  gpuCeilings?: GpuCeilings;
+}
+
+/** GPU ceilings for the roofline, measured by the GPU runner's `ceilings` op. */
+export interface GpuCeilings {
+  /** Device-to-device copy: bytes read + written per second. */
+  copyBytesPerSec: number;
+  /** bf16 GEMM (FLOP/s). */
+  matmulFlopsPerSec: number;
+  /** How both were measured, in words. */
+  method: string;
+}
+
+/** Software versions the GPU runner reports. */
+export interface GpuVersions {
+  python: string;
+  torch: string;
+  triton: string;
+  cuda: string;
+  cudnn: string;
+}
+
+/** The GPU the runner measured on. */
+export interface GpuDevice {
+  name: string;
+  /** CUDA compute capability, e.g. "9.0". */
+  capability: string;
+  multiprocessors: number;
+  l2Bytes: number;
+  memoryBytes: number;
+  /** NVIDIA driver version. */
+  driver: string;
+}
+
+/** A torch scaled_dot_product_attention backend timed beside the kernel's own arms (GPU backend). */
+export type AnchorKind = 'sdpa-flash' | 'sdpa-cudnn';
+export const ANCHOR_KINDS: readonly AnchorKind[] = ['sdpa-flash', 'sdpa-cudnn'];
+
+/** One arm's output checked against a float32 reference (GPU backend). */
+export interface ReferenceCheck {
+  arm: string;
+  /** ||arm - reference||_2 / ||reference||_2 over the checked rows. */
+  relativeL2: number;
+  tolerance: number;
+  passed: boolean;
+  /** Which rows were checked, in words. */
+  rows: string;
 }
 
 export interface Ceilings {
@@ -129,7 +177,7 @@ export interface Ceilings {
 
 export interface KernelTarget {
   kind: 'kernel';
-  /** 'wasm-simd' (threaded) or 'reference' (plain TypeScript, one thread). */
+  /** 'wasm-simd' (threaded), 'reference' (plain TypeScript, one thread) or 'triton-gpu' (GPU backend). */
   implementation: string;
   threads: number;
   /** sha256 of the compiled kernel, when WebAssembly. */
@@ -138,6 +186,10 @@ export interface KernelTarget {
   /** Where Q/K/V came from. */
   workload: { description: string; headPatterns?: string[] };
   tiles: { prefill: { blockM: number; blockN: number }; decode: { blockN: number; partitions: number } };
+  /** GPU backend: the device and the runner's software versions. */
+  device?: GpuDevice & { versions: GpuVersions };
+  /** GPU backend: decode sequences per call (prefill always runs one). */
+  batch?: number;
 }
 
 export interface ServerTarget {
@@ -160,6 +212,11 @@ export interface Arm {
   thresholdScaleFactor?: { prefill: number; decode: number };
   /** Server arms: where the arm's requests went (never with credentials) and how it was started, if it was. */
   endpoint?: { baseUrl: string; launch?: string };
+  /**
+   * A reference implementation timed beside the dense and skip arms (GPU backend: torch SDPA). Not a skip arm: its
+   * speedup column is dense / anchor, and it takes no part in the skip verdicts, the inactive check or the gate.
+   */
+  anchor?: AnchorKind;
 }
 
 /** How a cell's figures were obtained. */
@@ -182,7 +239,7 @@ export interface KernelSampleOk {
   round: number;
   /** Position within the whole run's sequence of timed dispatches. */
   sequence: number;
-  /** Wall time of the dispatch (ms), all iterations. */
+  /** Wall time of the dispatch (ms), all iterations; GPU backend: the sum of the calls' CUDA-event times. */
   wallMs: number;
   iterations: number;
   /** wallMs / iterations (ms): the time of one kernel call over the computed work. */
@@ -282,6 +339,10 @@ export interface KernelCell extends CellBase {
   error?: OutputError;
   /** Split-KV partitions (decode), reported beside sparsity because more partitions skip less. */
   partitions?: number;
+  /** Sequences per call (GPU backend); counters and bytes cover all of them. */
+  batch?: number;
+  /** GPU backend: this arm's output against the float32 reference, checked once before timing. */
+  referenceCheck?: ReferenceCheck;
 }
 
 /** One request to a server, as measured by the client (DESIGN §2); a failed request is a row too. */

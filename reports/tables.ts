@@ -2,9 +2,24 @@
  * The tables and facts every report shows, as plain strings (formatted, not escaped): reports/markdown.ts lays them
  * out as Markdown, reports/html/render.ts escapes them into HTML. One builder per table, so the two agree.
  */
-import { ratioMedianCI } from './bootstrap.js';
-import { type ComparisonRow, comparisonFigures, comparisonRows, FIGURE_COLUMNS, provenanceLabel } from './comparison.js';
+import {
+  BOOTSTRAP_DEFAULTS,
+  type HeadlineInterval,
+  headlineMedianCI,
+  MIN_CI_SAMPLES,
+  ratioMedianCI,
+} from './bootstrap.js';
+import {
+  anchorArms,
+  type ComparisonRow,
+  comparisonFigures,
+  comparisonRows,
+  FIGURE_COLUMNS,
+  provenanceLabel,
+} from './comparison.js';
 import { crossovers } from './crossover.js';
+import { anchorTable, gpuFacts, referenceTable } from './gpu-tables.js';
+import { measuredRoof, type Roof, ridgeOf } from './roof.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
 
@@ -30,9 +45,9 @@ function rate(cell: Cell): string {
 
 export const FIGURE_DEFINITIONS = {
   denseSkipServer:
-    'dense / skip: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds.',
+    'dense / skip: median TTFT of the prefill probe (max_tokens = 1) or median TPOT of the decode run, over the paired rounds; in brackets its 95% CI (see Confidence intervals).',
   denseSkipKernel:
-    'dense / skip: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work.',
+    'dense / skip: median time of one full phase over the interleaved rounds; for sampled prefill, the sample time scaled to the whole phase by the ratio of dense causal work; in brackets its 95% CI (see Confidence intervals).',
   speedup:
     'speedup: median(dense) / median(skip); paired: median of the per-round ratios (same round, adjacent in time); paired 95% CI: seeded percentile bootstrap over rounds (2000 resamples); verdict: faster or slower when the CI excludes 1.0, else no difference.',
   theory:
@@ -40,6 +55,48 @@ export const FIGURE_DEFINITIONS = {
   rate: 'rate: dense-equivalent FLOP/s (prefill) or bytes moved per second (decode).',
   how: 'how obtained: measured in full, or sampled (share of the dense work computed). Statistics: medians; percentiles interpolate linearly between order statistics. disturbed: other processes used more CPU than the run allows.',
 };
+
+const { level, resamples, seed } = BOOTSTRAP_DEFAULTS;
+/** A share as a percentage without float noise: 0.025 -> "2.5". */
+const percent = (x: number) => String(Number((x * 100).toFixed(6)));
+
+/** How every arm's interval is obtained: stated once per report (Markdown and HTML). */
+export const ARM_CI_METHOD = `Each arm's median time is followed by its ${percent(level)}% confidence interval in brackets, [low, high] in the median's unit: a percentile bootstrap of the median over the cell's samples (each successful kernel call's time; for servers, each successful non-warmup request's TTFT in prefill or TPOT in decode), ${resamples} resamples drawn with replacement by a seeded generator (mulberry32, seed ${seed}: the same results give the same interval), the bounds being the ${percent((1 - level) / 2)}th and ${percent((1 + level) / 2)}th percentiles of the resampled medians. Medians and percentiles interpolate linearly between order statistics. Sampled prefill: the bounds are scaled to the whole phase like the median. Fewer than ${MIN_CI_SAMPLES} samples: no interval, n/a (n<${MIN_CI_SAMPLES}).`;
+
+/** The unit and decimals formatMs picks for a time, so that an interval's bounds read in the unit of its median. */
+function msUnit(ms: number): { factor: number; digits: number; unit: string } {
+  if (ms >= 1000) return { factor: 1 / 1000, digits: 2, unit: 's' };
+  if (ms >= 10) return { factor: 1, digits: 1, unit: 'ms' };
+  if (ms >= 1) return { factor: 1, digits: 2, unit: 'ms' };
+  return { factor: 1000, digits: 0, unit: 'µs' };
+}
+
+/** `12.3 ms [11.9, 12.8]`: a median (ms) and its interval in the median's unit; `12.3 ms [n/a (n<3)]` without one. */
+export function formatMedianCi(ms: number, ci: HeadlineInterval): string {
+  if (!Number.isFinite(ms)) return formatMs(ms);
+  if (ci.kind === 'too few') return `${formatMs(ms)} [n/a (n<${ci.minSamples})]`;
+  const u = msUnit(ms);
+  const bound = (x: number) => (Number.isFinite(x) ? (x * u.factor).toFixed(u.digits) : '—');
+  return `${formatMs(ms)} [${bound(ci.low)}, ${bound(ci.high)}]`;
+}
+
+/** An arm's headline time with its interval; the dense cell recurs in every row of its (context, phase), so cache. */
+function armFigure(cache: Map<Cell, string>, cell: Cell): string {
+  let text = cache.get(cell);
+  if (text === undefined) {
+    text = formatMedianCi(cell.summary.estimatedFullMs, headlineMedianCI(cell));
+    cache.set(cell, text);
+  }
+  return text;
+}
+
+/** comparisonFigures with each arm's median followed by its interval. */
+function figuresWithCi(r: ComparisonRow, cache: Map<Cell, string>): string[] {
+  const figures = comparisonFigures(r);
+  figures[FIGURE_COLUMNS.indexOf('dense')] = armFigure(cache, r.dense);
+  figures[FIGURE_COLUMNS.indexOf('skip')] = armFigure(cache, r.skip);
+  return figures;
+}
 
 /** Bootstrap CI of the median paired ratio and its verdict (the CI excludes 1.0 or not). */
 function pairedCi(r: ComparisonRow): [string, string] {
@@ -50,8 +107,9 @@ function pairedCi(r: ComparisonRow): [string, string] {
 }
 
 function speedupTable(result: ResultFile): ReportTable {
+  const cache = new Map<Cell, string>();
   const rows = comparisonRows(result).map((r) => [
-    ...comparisonFigures(r),
+    ...figuresWithCi(r, cache),
     ...pairedCi(r),
     rate(r.dense),
     rate(r.skip),
@@ -63,7 +121,15 @@ function speedupTable(result: ResultFile): ReportTable {
     title: 'Skip Softmax vs dense',
     intro: [],
     header: [
-      ...FIGURE_COLUMNS.map((c) => ({ theory: 'theory 2/(2-s)', 'rel.err': 'rel. L2 err' })[c] ?? c),
+      ...FIGURE_COLUMNS.map(
+        (c) =>
+          ({
+            dense: `dense [${percent(level)}% CI]`,
+            skip: `skip [${percent(level)}% CI]`,
+            theory: 'theory 2/(2-s)',
+            'rel.err': 'rel. L2 err',
+          })[c] ?? c,
+      ),
       'paired 95% CI',
       'verdict',
       'dense rate',
@@ -174,10 +240,14 @@ function capacityTable(result: ResultFile): ReportTable | undefined {
 }
 
 function headTable(result: ResultFile): ReportTable | undefined {
-  if (result.cells.length === 0) return undefined;
-  const longest = Math.max(...result.cells.map((c) => c.context));
+  // the longest context with a successful sample (a GPU phase that failed its reference check has none)
+  const measured = result.cells.filter((c) => c.summary.n > 0);
+  if (measured.length === 0) return undefined;
+  const longest = Math.max(...measured.map((c) => c.context));
+  const anchors = anchorArms(result);
   const cells = result.cells.filter(
-    (c): c is KernelCell => c.kind === 'kernel' && c.context === longest && c.arm !== result.arms[0]?.id,
+    (c): c is KernelCell =>
+      c.kind === 'kernel' && c.context === longest && c.arm !== result.arms[0]?.id && !anchors.has(c.arm),
   );
   if (cells.length === 0) return undefined;
   return {
@@ -200,18 +270,18 @@ function headTable(result: ResultFile): ReportTable | undefined {
   };
 }
 
-function ceilingShare(cell: KernelCell, ceilings: ResultFile['environment']['ceilings']): string {
-  if (!ceilings) return '—';
+function ceilingShare(cell: KernelCell, roof: Roof | undefined): string {
+  if (!roof) return '—';
   return cell.work.bound === 'compute'
-    ? formatPercent(cell.work.achievedFlopsPerSec / ceilings.scoreTileFlopsPerSec, 0)
-    : formatPercent(cell.work.achievedBytesPerSec / ceilings.streamReadBytesPerSec, 0);
+    ? formatPercent(cell.work.achievedFlopsPerSec / roof.flopsPerSec, 0)
+    : formatPercent(cell.work.achievedBytesPerSec / roof.bytesPerSec, 0);
 }
 
 function rooflineTable(result: ResultFile): ReportTable | undefined {
-  const ceilings = result.environment.ceilings;
+  const ceilings = measuredRoof(result.environment);
   const cells = result.cells.filter((c): c is KernelCell => c.kind === 'kernel');
   if (cells.length === 0) return undefined;
-  const ridge = ceilings ? (ceilings.scoreTileFlopsPerSec / ceilings.streamReadBytesPerSec).toFixed(1) : '—';
+  const ridge = ceilings ? ridgeOf(ceilings).toFixed(1) : '—';
   return {
     id: 'roofline',
     title: 'Cost and roofline',
@@ -242,6 +312,8 @@ export function reportTables(result: ResultFile): ReportTable[] {
     latencyTable(result),
     accuracyTable(result),
     capacityTable(result),
+    anchorTable(result),
+    referenceTable(result),
     headTable(result),
     rooflineTable(result),
   ].filter((t): t is ReportTable => t !== undefined);
@@ -249,6 +321,7 @@ export function reportTables(result: ResultFile): ReportTable[] {
 
 function armLabel(arm: Arm): string {
   const parts: string[] = [];
+  if (arm.anchor) parts.push(`anchor: torch SDPA, ${arm.anchor === 'sdpa-flash' ? 'flash' : 'cuDNN'} backend`);
   if (arm.thresholdScaleFactor) {
     parts.push(`prefill factor ${arm.thresholdScaleFactor.prefill}, decode factor ${arm.thresholdScaleFactor.decode}`);
   }
@@ -283,6 +356,7 @@ export function summaryFacts(result: ResultFile): [label: string, value: string]
         `${t.implementation}, ${t.threads} thread(s); Hq=${t.shape.numQueryHeads}, Hkv=${t.shape.numKvHeads}, d=${t.shape.headDim}; prefill tiles ${t.tiles.prefill.blockM}x${t.tiles.prefill.blockN}, decode tile ${t.tiles.decode.blockN} keys, ${t.tiles.decode.partitions} split-KV partition(s)`,
       ],
       ['Workload', t.workload.description],
+      ...gpuFacts(result),
     );
   }
   facts.push(

@@ -9,7 +9,7 @@ import type { Phase } from '../../reports/schema.js';
 import type { KernelConfig } from '../kernel/config.js';
 import { resolvePartitions } from '../kernel/config.js';
 import { createWasmExecutor } from '../kernel/executor.js';
-import { preparePhase, workloadSource } from '../kernel/runner.js';
+import { preparePhase, workloadSource } from '../kernel/cpu-backend.js';
 import { outputError } from '../kernel/summarize.js';
 import { fitExponential, fitScaleFactor, lambdaForSparsity, sparsityAt, type TileMargins, tileMargins } from './fit.js';
 

@@ -2,16 +2,20 @@
  * The workload, tile and thread flags shared by `skipbench kernel` and `skipbench calibrate`, and the resolution of
  * a kernel configuration that names the flag (not the config field) when a value is rejected.
  */
-import { type Command, Option } from 'commander';
-import { SkipbenchError } from '../../kernels/errors.js';
+import { type Command, Option, type OptionValues } from 'commander';
+import { ErrorCodes, invalid, SkipbenchError } from '../../kernels/errors.js';
+import { formatTokens } from '../../reports/format.js';
+import { ANCHOR_KINDS, type AnchorKind } from '../../reports/schema.js';
 import { PATTERN_KINDS } from '../../workloads/index.js';
 import { WASM_VARIANTS } from '../cpu/wasm-module.js';
-import { type KernelConfig, type KernelUserConfig, resolveKernelConfig } from '../kernel/config.js';
+import { GPU_DEFAULTS } from '../gpu/defaults.js';
+import { BACKENDS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from '../kernel/config.js';
 import { KERNEL_DEFAULTS } from '../kernel/defaults.js';
-import { parseInteger, parseNumber, parseTokenCount } from '../units.js';
+import { parseInteger, parseList, parseNumber, parseTokenCount } from '../units.js';
 
 /** The flag behind every config field: a new KernelConfig field without a flag decision fails to compile. */
 export const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
+  backend: '--backend',
   contexts: '--contexts',
   phases: '--phases',
   prefillFactors: '--prefill-factor',
@@ -36,6 +40,11 @@ export const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
   wasmVariant: '--wasm',
   maxForeignLoad: '--max-foreign-load',
   outDir: '--out',
+  python: '--python',
+  gpuRunner: '--gpu-runner',
+  batch: '--batch',
+  anchors: '--anchors',
+  tolerance: '--tolerance',
 };
 
 /** Resolves the config, naming the flag (not the config field) when a value is rejected. */
@@ -96,4 +105,82 @@ export function workloadFromOptions(o: Record<string, unknown>): KernelUserConfi
     threads: o.threads as number,
     wasmVariant: o.wasm as KernelConfig['wasmVariant'],
   };
+}
+
+/** "sdpa-flash,sdpa-cudnn" or "none". */
+export function parseAnchors(text: string): AnchorKind[] {
+  if (text.trim() === 'none') return [];
+  const allowed = `a comma-separated list of ${ANCHOR_KINDS.join(' | ')}, or none`;
+  return parseList('--anchors', text, (field, item) => {
+    if (!(ANCHOR_KINDS as readonly string[]).includes(item)) throw invalid(ErrorCodes.CONFIG, field, allowed, item);
+    return item as AnchorKind;
+  });
+}
+
+function parseTolerance(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw invalid(ErrorCodes.CONFIG, '--tolerance', 'a number in (0, 1)', text);
+  }
+  return value;
+}
+
+const g = GPU_DEFAULTS;
+export const GPU_DEFAULTS_HELP =
+  `its defaults for flags not given: contexts ${g.contexts.map(formatTokens).join(',')}, ${g.numQueryHeads} query / ` +
+  `${g.numKvHeads} KV heads, the default head mix repeated to ${g.numQueryHeads} heads, ` +
+  `tiles ${g.blockM}x${g.blockN}, decode tile ${g.decodeBlockN} keys, ${g.partitions} partitions, ` +
+  `warmup ${g.warmup}, reps ${g.reps}, min-sample-ms ${g.minSampleMs}`;
+
+/** The backend flags: --backend and the GPU runner's flags (ignored by the CPU backend). */
+export function addBackendOptions(command: Command): Command {
+  const d = KERNEL_DEFAULTS;
+  return command
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'cpu: the built-in kernel in this process; gpu: Triton kernels on an NVIDIA GPU through a Python runner ' +
+          `(${GPU_DEFAULTS_HELP}; --threads, --wasm, --impl, --full-prefill-max and --prefill-sample-flops are ignored)`,
+      )
+        .choices([...BACKENDS])
+        .default(d.backend),
+    )
+    .option('--python <exe>', 'gpu: the Python interpreter, with torch >= 2.4 and triton', d.python)
+    .option('--gpu-runner <script>', 'gpu: the runner script (default: the bundled harness/gpu/runner.py)')
+    .option('--batch <n>', 'gpu: decode sequences per call (prefill runs one)', integer('--batch', 1, 1024), d.batch)
+    .addOption(
+      new Option(
+        '--anchors <list>',
+        `gpu: torch SDPA backends timed beside dense and skip (${ANCHOR_KINDS.join(', ')}, or none; decode: sdpa-flash only)`,
+      )
+        .argParser(parseAnchors)
+        .default([...d.anchors], d.anchors.join(',')),
+    )
+    .option(
+      '--tolerance <x>',
+      'gpu: largest relative L2 error vs the float32 reference that passes the check',
+      parseTolerance,
+      d.tolerance,
+    );
+}
+
+/** The config fields behind addBackendOptions's flags. */
+export function backendFromOptions(o: Record<string, unknown>): KernelUserConfig {
+  return {
+    backend: o.backend as KernelConfig['backend'],
+    python: o.python as string,
+    gpuRunner: o.gpuRunner as string | undefined,
+    batch: o.batch as number,
+    anchors: o.anchors as AnchorKind[],
+    tolerance: o.tolerance as number,
+  };
+}
+
+/**
+ * The options the user gave, defaults left out, when the backend has its own defaults (gpu): resolveKernelConfig then
+ * applies the backend's defaults to every other field. The CPU backend keeps commander's defaults (the same values).
+ */
+export function givenOptions(command: Command, o: OptionValues): OptionValues {
+  if (o.backend !== 'gpu') return o;
+  return Object.fromEntries(Object.entries(o).filter(([key]) => command.getOptionValueSource(key) !== 'default'));
 }

@@ -5,18 +5,25 @@
 import { ErrorCodes, invalid } from '../../kernels/errors.js';
 import { type HeadDim, SUPPORTED_HEAD_DIMS } from '../../kernels/types.js';
 import { checkShape, PARTITION_LIMITS, TILE_LIMITS } from '../../kernels/validate.js';
-import { PHASES, type Phase } from '../../reports/schema.js';
+import { ANCHOR_KINDS, type AnchorKind, PHASES, type Phase } from '../../reports/schema.js';
 import { parseHeadMix } from '../../workloads/index.js';
 import { WASM_VARIANTS, type WasmVariantChoice } from '../cpu/wasm-module.js';
+import { GPU_DEFAULTS } from '../gpu/defaults.js';
+import { DECODE_ANCHORS } from '../gpu/protocol.js';
 import { KERNEL_DEFAULTS } from './defaults.js';
 
 export type Implementation = 'wasm' | 'reference';
 export const IMPLEMENTATIONS: readonly Implementation[] = ['wasm', 'reference'];
 
+export type Backend = 'cpu' | 'gpu';
+export const BACKENDS: readonly Backend[] = ['cpu', 'gpu'];
+
 /** Longest context accepted: 128K is the design target; 256K leaves headroom and still fits wasm32 memory. */
 export const MAX_CONTEXT = 262144;
 
 export interface KernelConfig {
+  /** cpu: the built-in kernel in this process; gpu: Triton kernels in a Python runner (harness/gpu). */
+  backend: Backend;
   contexts: number[];
   phases: Phase[];
   /** Skip arms: arm i uses prefillFactors[i] and decodeFactors[i] (a single value applies to every arm). */
@@ -43,7 +50,27 @@ export interface KernelConfig {
   wasmVariant: WasmVariantChoice;
   maxForeignLoad: number;
   outDir: string;
+  /** GPU backend: the Python interpreter that runs the runner. */
+  python: string;
+  /** GPU backend: the runner script; default the bundled harness/gpu/runner.py. */
+  gpuRunner?: string;
+  /** GPU backend: decode sequences per call (prefill always runs one). */
+  batch: number;
+  /** GPU backend: torch SDPA backends timed beside dense and skip (decode times sdpa-flash only). */
+  anchors: AnchorKind[];
+  /** GPU backend: largest relative L2 error against the float32 reference that passes the check. */
+  tolerance: number;
 }
+
+/** Config fields only one backend reads; the other ignores them (and the result does not record them). */
+export const CPU_ONLY_FIELDS = [
+  'threads',
+  'implementation',
+  'wasmVariant',
+  'fullPrefillMax',
+  'prefillSampleFlops',
+] as const;
+export const GPU_ONLY_FIELDS = ['python', 'gpuRunner', 'batch', 'anchors', 'tolerance'] as const;
 
 /** Every field optional; a new KernelConfig field must be added here too (the mapped type keeps them in step). */
 export type KernelUserConfig = { [K in keyof KernelConfig]?: KernelConfig[K] };
@@ -61,15 +88,21 @@ function factors(field: string, values: number[]): void {
   for (const f of values) check(Number.isFinite(f) && f >= 0, field, 'numbers >= 0 (0 = dense)', f);
 }
 
+const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+/** The defaults of the chosen backend apply to every field the user did not set. */
 export function resolveKernelConfig(user: KernelUserConfig = {}): KernelConfig {
+  const d = user.backend === 'gpu' ? { ...KERNEL_DEFAULTS, ...GPU_DEFAULTS } : KERNEL_DEFAULTS;
   const c: KernelConfig = {
-    ...KERNEL_DEFAULTS,
-    contexts: [...KERNEL_DEFAULTS.contexts],
-    phases: [...KERNEL_DEFAULTS.phases],
-    prefillFactors: [...KERNEL_DEFAULTS.prefillFactors],
-    decodeFactors: [...KERNEL_DEFAULTS.decodeFactors],
+    ...d,
+    contexts: [...d.contexts],
+    phases: [...d.phases],
+    prefillFactors: [...d.prefillFactors],
+    decodeFactors: [...d.decodeFactors],
+    anchors: [...d.anchors],
     ...Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined)),
   };
+  check(BACKENDS.includes(c.backend), 'backend', BACKENDS.join(' | '), c.backend);
   check(Array.isArray(c.contexts) && c.contexts.length > 0, 'contexts', 'a non-empty list', c.contexts);
   for (const L of c.contexts) integerIn('contexts', L, 1, MAX_CONTEXT);
   c.contexts = [...new Set(c.contexts)].sort((a, b) => a - b);
@@ -104,7 +137,37 @@ export function resolveKernelConfig(user: KernelUserConfig = {}): KernelConfig {
   check(WASM_VARIANTS.includes(c.wasmVariant), 'wasmVariant', WASM_VARIANTS.join(' | '), c.wasmVariant);
   check(Number.isFinite(c.maxForeignLoad) && c.maxForeignLoad >= 0, 'maxForeignLoad', 'a number >= 0 (cores)', c.maxForeignLoad);
   check(typeof c.outDir === 'string' && c.outDir.length > 0, 'outDir', 'a folder path', c.outDir);
+  check(typeof c.python === 'string' && c.python.length > 0, 'python', 'a Python executable', c.python);
+  if (c.gpuRunner !== undefined) {
+    check(typeof c.gpuRunner === 'string' && c.gpuRunner.length > 0, 'gpuRunner', 'a script path', c.gpuRunner);
+  }
+  integerIn('batch', c.batch, 1, 1024);
+  const anchorsOk = Array.isArray(c.anchors) && c.anchors.every((a) => ANCHOR_KINDS.includes(a));
+  check(
+    anchorsOk && new Set(c.anchors).size === c.anchors.length,
+    'anchors',
+    `a list of distinct ${ANCHOR_KINDS.join(' | ')} (or none)`,
+    c.anchors,
+  );
+  const tolerance = c.tolerance;
+  check(Number.isFinite(tolerance) && tolerance > 0 && tolerance < 1, 'tolerance', 'a number in (0, 1)', tolerance);
+  if (c.backend === 'gpu') checkGpu(c);
   return c;
+}
+
+/** What the GPU backend cannot do (yet), and the tile shapes its Triton kernels take. */
+function checkGpu(c: KernelConfig): void {
+  const noQkv = 'left out with --backend gpu (captured Q/K/V are not supported on the GPU yet)';
+  check(c.qkvDir === undefined, 'qkvDir', noQkv, c.qkvDir);
+  for (const L of c.contexts) check(L >= 16, 'contexts', 'at least 16 tokens with --backend gpu', L);
+  for (const field of ['blockM', 'blockN', 'decodeBlockN'] as const) {
+    // tl.arange takes powers of two and tl.dot needs at least 16 rows and columns
+    const tile = c[field];
+    check(isPowerOfTwo(tile) && tile >= 16 && tile <= 256, field, 'a power of two in [16, 256] with --backend gpu', tile);
+  }
+  // 'auto' sizes CPU threads; the decode kernel's partition reduction takes powers of two
+  const partitions = `a power of two in [${PARTITION_LIMITS.min}, ${PARTITION_LIMITS.max}] with --backend gpu`;
+  check(c.partitions !== 'auto' && isPowerOfTwo(c.partitions), 'partitions', partitions, c.partitions);
 }
 
 /** Split-KV partitions for this run: 'auto' gives every thread at least one unit. */
@@ -114,10 +177,13 @@ export function resolvePartitions(c: KernelConfig): number {
 
 export interface ArmSpec {
   id: string;
+  /** 0 for the dense baseline and for anchors. */
   thresholdScaleFactor: { prefill: number; decode: number };
+  /** A reference implementation timed beside the kernel (GPU backend), not a skip arm. */
+  anchor?: AnchorKind;
 }
 
-/** The dense baseline first, then one skip arm per factor pair. */
+/** The dense baseline first, then one skip arm per factor pair, then the anchors (GPU backend). */
 export function armsOf(c: KernelConfig): ArmSpec[] {
   const n = Math.max(c.prefillFactors.length, c.decodeFactors.length);
   const arms: ArmSpec[] = [{ id: 'dense', thresholdScaleFactor: { prefill: 0, decode: 0 } }];
@@ -126,5 +192,13 @@ export function armsOf(c: KernelConfig): ArmSpec[] {
     const decode = c.decodeFactors[c.decodeFactors.length === 1 ? 0 : i];
     arms.push({ id: n === 1 ? 'skip' : `skip${i + 1}`, thresholdScaleFactor: { prefill, decode } });
   }
+  if (c.backend === 'gpu') {
+    for (const anchor of c.anchors) arms.push({ id: anchor, thresholdScaleFactor: { prefill: 0, decode: 0 }, anchor });
+  }
   return arms;
+}
+
+/** The arms a phase measures: decode has no cuDNN anchor. */
+export function armsForPhase(arms: readonly ArmSpec[], phase: Phase): ArmSpec[] {
+  return arms.filter((a) => !a.anchor || phase === 'prefill' || DECODE_ANCHORS.includes(a.anchor));
 }

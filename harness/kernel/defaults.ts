@@ -9,8 +9,11 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_DECODE_TILES, DEFAULT_PREFILL_TILES } from '../../kernels/types.js';
 import type { Phase } from '../../reports/schema.js';
 import { DEFAULT_HEAD_MIX } from '../../workloads/index.js';
+import { GPU_ONLY_DEFAULTS } from '../gpu/defaults.js';
 
 export const KERNEL_DEFAULTS = {
+  /** cpu: the built-in WebAssembly (or reference) kernel; gpu: Triton kernels through the Python runner. */
+  backend: 'cpu' as 'cpu' | 'gpu',
   contexts: [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
   phases: ['prefill', 'decode'] as Phase[],
   prefillFactors: [100],
@@ -40,4 +43,6 @@ export const KERNEL_DEFAULTS = {
   /** Foreign CPU load (cores) above which a sample counts as disturbed. */
   maxForeignLoad: 0.25,
   outDir: 'results',
+  /** Read by the GPU backend only; its other defaults (harness/gpu/defaults.ts) replace these when it is chosen. */
+  ...GPU_ONLY_DEFAULTS,
 } as const;

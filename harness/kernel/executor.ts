@@ -5,22 +5,46 @@
  */
 import { referenceKernel } from '../../kernels/reference/index.js';
 import type { DecodeInputs, HeadCounters, PrefillInputs } from '../../kernels/types.js';
+import type { AnchorKind, OutputError } from '../../reports/schema.js';
 import { planDecode, planPrefill, type Plan } from '../../kernels/wasm/layout.js';
-import { decodeCounters, prefillCounters, readDecisions, readMargins, readOutput, stageInputs } from '../../kernels/wasm/stage.js';
+import {
+  decodeCounters,
+  prefillCounters,
+  readDecisions,
+  readMargins,
+  readOutput,
+  stageInputs,
+} from '../../kernels/wasm/stage.js';
 import { skipParams } from '../../kernels/wasm/units.js';
 import { KernelPool } from '../cpu/pool.js';
 import { loadKernelModule, type WasmVariantChoice } from '../cpu/wasm-module.js';
 
-export interface PhaseOutput {
-  out: Float32Array;
+/** What an arm's run leaves behind for its cell: counters, and the output or the errors versus dense. */
+export interface ArmOutput {
+  /** The output, laid out like q; absent when the backend compares outputs itself (GPU: see error, headErrors). */
+  out?: Float32Array;
   heads: HeadCounters[];
+  /** Versus the dense arm, when the backend computed it (absent for dense); used instead of comparing `out`. */
+  error?: OutputError;
+  /** The same per decision head. */
+  headErrors?: OutputError[];
 }
 
-export interface PreparedPhase {
-  /** Runs the phase `iterations` times with this threshold_scale_factor; resolves to the wall time (ms). */
-  run(thresholdScaleFactor: number, iterations: number): Promise<number>;
+/** A CPU executor's output: always the output itself. */
+export interface PhaseOutput extends ArmOutput {
+  out: Float32Array;
+}
+
+export interface PreparedPhase<Output extends ArmOutput = PhaseOutput> {
+  /**
+   * Runs the phase `iterations` times with this threshold_scale_factor; resolves to the time (ms) of all the
+   * iterations: wall time on the CPU, the sum of per-call CUDA-event times on the GPU. `arm` names the arm.
+   */
+  run(thresholdScaleFactor: number, iterations: number, arm?: string): Promise<number>;
+  /** Runs an anchor (a reference implementation such as torch SDPA) likewise; backends without anchors omit it. */
+  runAnchor?(anchor: AnchorKind, iterations: number): Promise<number>;
   /** Output and counters of the most recent run. */
-  collect(): PhaseOutput;
+  collect(): Output;
   /**
    * Runs once recording every visited tile's skip margin (calibration): the tile is skipped at threshold factor f
    * iff its margin < ln(f / L). Natural-log units; +Infinity for each unit's first tile (never skipped).
@@ -71,7 +95,11 @@ export async function createWasmExecutor(threads: number, variant: WasmVariantCh
         };
       },
       margins: async (): Promise<Float64Array> => {
-        const params = { ...skipParams(defaultScale(headDim), 1, keys), log2Lambda: Number.NEGATIVE_INFINITY, recordMargins: true };
+        const params = {
+          ...skipParams(defaultScale(headDim), 1, keys),
+          log2Lambda: Number.NEGATIVE_INFINITY,
+          recordMargins: true,
+        };
         await pool.run(plan, params, 1);
         return readMargins(pool.reserve(plan.totalBytes), plan);
       },
@@ -85,7 +113,8 @@ export async function createWasmExecutor(threads: number, variant: WasmVariantCh
     pool,
     preparePrefill: (inputs, tiles) =>
       prepare(planPrefill({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),
-    prepareDecode: (inputs, tiles) => prepare(planDecode({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),
+    prepareDecode: (inputs, tiles) =>
+      prepare(planDecode({ ...inputs, ...tiles, workers: threads }), inputs, inputs.headDim),
     close: () => pool.close(),
   };
 }

@@ -3,11 +3,11 @@
  * alternates each round: dense, skip | skip, dense | ...), so slow drifts of a shared machine hit every arm alike
  * and each round yields a paired speedup. Failures are recorded as samples, never thrown.
  */
-import { SkipbenchError } from '../../kernels/errors.js';
+import { ErrorCodes, SkipbenchError } from '../../kernels/errors.js';
 import type { KernelSample, KernelSampleOk, Phase } from '../../reports/schema.js';
 import { cpuSnapshot, foreignLoad } from '../cpu-load.js';
 import type { ArmSpec } from './config.js';
-import type { PhaseOutput, PreparedPhase } from './executor.js';
+import type { ArmOutput, PreparedPhase } from './executor.js';
 
 /** Upper bound on kernel repetitions per sample (1K decode takes tens of microseconds). */
 const MAX_ITERATIONS = 20000;
@@ -29,7 +29,7 @@ export interface ArmMeasurement {
   arm: string;
   samples: KernelSample[];
   /** Output and counters of the arm's first successful run (they are deterministic). */
-  output?: PhaseOutput;
+  output?: ArmOutput;
 }
 
 function failure(error: unknown): { code: string; message: string } {
@@ -37,16 +37,22 @@ function failure(error: unknown): { code: string; message: string } {
   return { code: 'SKB_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
 }
 
-export async function measurePhase(phase: PreparedPhase, o: MeasureOptions): Promise<ArmMeasurement[]> {
+export async function measurePhase(phase: PreparedPhase<ArmOutput>, o: MeasureOptions): Promise<ArmMeasurement[]> {
   const results = o.arms.map((a): ArmMeasurement => ({ arm: a.id, samples: [] }));
-  const factor = (a: ArmSpec) => a.thresholdScaleFactor[o.phase];
+  const call = (arm: ArmSpec, iterations: number): Promise<number> => {
+    if (!arm.anchor) return phase.run(arm.thresholdScaleFactor[o.phase], iterations, arm.id);
+    if (!phase.runAnchor) {
+      return Promise.reject(new SkipbenchError(ErrorCodes.CONFIG, `this kernel backend has no ${arm.anchor} anchor`));
+    }
+    return phase.runAnchor(arm.anchor, iterations);
+  };
 
   // -- warmup: untimed calls that also tier the kernel up and size the repetitions per sample --
   let fastest = Number.POSITIVE_INFINITY;
   for (let w = 0; w < o.warmup; w++) {
     for (const arm of o.arms) {
       try {
-        fastest = Math.min(fastest, await phase.run(factor(arm), 1));
+        fastest = Math.min(fastest, await call(arm, 1));
       } catch {
         // a failing arm shows up in its timed samples
       }
@@ -66,7 +72,7 @@ export async function measurePhase(phase: PreparedPhase, o: MeasureOptions): Pro
       let sample: KernelSample;
       const before = cpuSnapshot();
       try {
-        const wallMs = await phase.run(factor(arm), iterations);
+        const wallMs = await call(arm, iterations);
         const ok: KernelSampleOk = {
           status: 'ok',
           round,

@@ -5,6 +5,7 @@
 import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
 import type {
   Ceilings,
+  GpuCeilings,
   KernelCell,
   HeadRecord,
   KernelSample,
@@ -12,11 +13,13 @@ import type {
   OutputError,
   Phase,
   Provenance,
+  ReferenceCheck,
   TimeSummary,
   WorkSummary,
 } from '../../reports/schema.js';
 import { mad, median } from '../../reports/stats.js';
 import { boundAt } from '../ceilings.js';
+import type { ArmOutput } from './executor.js';
 import type { ArmMeasurement } from './measure.js';
 
 export function okSamples(samples: readonly KernelSample[]): KernelSampleOk[] {
@@ -68,12 +71,34 @@ export interface CellContext {
   provenance: Provenance;
   /** Total / sampled dense work (1 when measured in full). */
   workScale: number;
-  ceilings?: Ceilings;
+  /** The roof for the bound: the CPU probe's or the GPU runner's ceilings. */
+  ceilings?: Ceilings | GpuCeilings;
+  /** Foreign CPU load (cores) above which a cell is disturbed; Infinity where host load cannot skew the timer. */
   maxForeignLoad: number;
-  /** Output ranges (in floats) belonging to each decision head. */
+  /** Output ranges (in floats) belonging to each decision head (unused when the backend computed the errors). */
   headRanges: [number, number][][];
   headPatterns?: string[];
   partitions?: number;
+  /** Sequences per call (GPU backend). */
+  batch?: number;
+  /** Reference checks of the phase's arms (GPU backend), matched to cells by arm. */
+  referenceChecks?: ReferenceCheck[];
+}
+
+/** An arm's error versus dense, over all heads and per head: as the backend computed it, or from the two outputs. */
+function errorsVersusDense(
+  output: ArmOutput | undefined,
+  dense: ArmOutput | undefined,
+  headRanges: [number, number][][],
+): { total?: OutputError; heads?: (OutputError | undefined)[] } {
+  if (!output) return {};
+  if (output.error || output.headErrors) return { total: output.error, heads: output.headErrors };
+  if (!output.out || !dense?.out) return {};
+  const [out, expected] = [output.out, dense.out];
+  return {
+    total: outputError(out, expected, headRanges.flat()),
+    heads: headRanges.map((ranges) => outputError(out, expected, ranges)),
+  };
 }
 
 export function buildCells(measured: ArmMeasurement[], ctx: CellContext): KernelCell[] {
@@ -84,14 +109,17 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Kernel
     const counters = m.output?.heads ?? [];
     const total = counters.reduce((acc, c) => addCounters(acc, c), emptyCounters());
     const isBaseline = index === 0;
-    const compare = !isBaseline && m.output && dense.output;
-    const heads: HeadRecord[] = counters.map((c, head) => ({
-      head,
-      ...(ctx.headPatterns ? { pattern: ctx.headPatterns[head] } : {}),
-      counters: c,
-      sparsity: sparsity(c),
-      ...(compare ? { error: outputError(m.output!.out, dense.output!.out, ctx.headRanges[head]) } : {}),
-    }));
+    const errors = isBaseline ? {} : errorsVersusDense(m.output, dense.output, ctx.headRanges);
+    const heads: HeadRecord[] = counters.map((c, head) => {
+      const error = errors.heads?.[head];
+      return {
+        head,
+        ...(ctx.headPatterns ? { pattern: ctx.headPatterns[head] } : {}),
+        counters: c,
+        sparsity: sparsity(c),
+        ...(error ? { error } : {}),
+      };
+    });
     const seconds = summary.medianMs / 1000;
     const intensity = total.bytes > 0 ? total.flops / total.bytes : Number.NaN;
     const work: WorkSummary = {
@@ -122,8 +150,11 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Kernel
       foreignLoad: load,
       disturbed: load > ctx.maxForeignLoad,
       ...(ctx.partitions !== undefined ? { partitions: ctx.partitions } : {}),
+      ...(ctx.batch !== undefined ? { batch: ctx.batch } : {}),
     };
-    if (compare) cell.error = outputError(m.output!.out, dense.output!.out, ctx.headRanges.flat());
+    const check = ctx.referenceChecks?.find((r) => r.arm === m.arm);
+    if (check) cell.referenceCheck = check;
+    if (errors.total) cell.error = errors.total;
     if (!isBaseline) {
       const paired = okSamples(m.samples)
         .filter((s) => denseTimes.has(s.round))

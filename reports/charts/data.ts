@@ -5,9 +5,10 @@
  * Every row carries `run` (the run id) and `series` (the arm, prefixed by the run id when several results are
  * charted together), so one chart can hold several runs.
  */
-import { ratioMedianCI } from '../bootstrap.js';
-import { comparisonRows } from '../comparison.js';
-import type { Distribution, KernelCell, ResultFile, ServerCell } from '../schema.js';
+import { BOOTSTRAP_DEFAULTS, type HeadlineInterval, headlineMedianCI, ratioMedianCI } from '../bootstrap.js';
+import { anchorArms, comparisonRows } from '../comparison.js';
+import { measuredRoof, ridgeOf } from '../roof.js';
+import type { Cell, Distribution, KernelCell, ResultFile, ServerCell } from '../schema.js';
 import { quantile } from '../stats.js';
 
 /** A band around the paired speedup: its ends (x) and what it is, in words. */
@@ -26,6 +27,10 @@ export type SpeedupIntervalFn = (pairedRatios: readonly number[]) => SpeedupInte
 export const PERCENTILE_BAND_LABEL = '2.5–97.5th percentile of the per-round paired ratios (not a bootstrap CI)';
 
 export const BOOTSTRAP_BAND_LABEL = 'bootstrap 95% CI of the median per-round paired ratio (percentile bootstrap, seeded)';
+
+/** The band around an arm's median time (charts of time and TTFT/TPOT vs context). */
+export const MEDIAN_CI_BAND_LABEL =
+  `bootstrap ${BOOTSTRAP_DEFAULTS.level * 100}% CI of the median (percentile bootstrap, seeded)`;
 
 /** The default band: the seeded percentile-bootstrap CI of the median paired ratio (reports/bootstrap.ts). */
 export const bootstrapBand: SpeedupIntervalFn = (ratios) => {
@@ -109,14 +114,17 @@ export interface SpeedupRow extends Tagged {
   sparsity?: number;
 }
 
-/** A time (ms) per (panel, context, arm) with a band around it. */
+/** A median time (ms) per (panel, context, arm) with the bootstrap CI of that median as its band. */
 export interface TimeRow extends Tagged {
   /** Facet: the phase (kernel) or the latency (server: TTFT, TPOT). */
   panel: string;
+  /** The median (ms). */
   ms: number;
+  /** Bounds of its CI (ms); both equal ms where there is none (fewer than MIN_CI_SAMPLES samples). */
   lo: number;
   hi: number;
   band: string;
+  /** Samples the median is taken over. */
   n: number;
 }
 
@@ -178,7 +186,7 @@ export interface ChartDatasets {
 export type DatasetName = keyof ChartDatasets;
 
 export interface ChartDataOptions {
-  /** The band around each speedup (default: percentile band of the paired ratios). */
+  /** The band around each speedup (default: bootstrap CI of the median paired ratio, bootstrapBand). */
   interval?: SpeedupIntervalFn;
 }
 
@@ -207,6 +215,7 @@ export function chartDatasets(results: readonly ResultFile[], options: ChartData
     if (kind === 'kernel') {
       const cells = result.cells.filter((c): c is KernelCell => c.kind === 'kernel');
       const baseline = result.arms[0]?.id;
+      const anchors = anchorArms(result);
       for (const cell of cells) {
         const t = tag(cell.arm, cell.context);
         data.kernel_time.push(...kernelTime(cell, t));
@@ -214,7 +223,7 @@ export function chartDatasets(results: readonly ResultFile[], options: ChartData
           if (s.status === 'ok' && finite(s.timeMs))
             data.kernel_samples.push({ ...t, panel: cell.phase, ms: s.timeMs });
         }
-        if (cell.arm !== baseline) data.kernel_heads.push(...headRows(cell, t));
+        if (cell.arm !== baseline && !anchors.has(cell.arm)) data.kernel_heads.push(...headRows(cell, t));
         const w = cell.work;
         if (
           finite(w.arithmeticIntensity, w.achievedFlopsPerSec) &&
@@ -262,7 +271,7 @@ function speedupRows(
     const s = r.skip.speedup;
     if (!s || !finite(s.medianPairedRatio, s.ofMedians)) continue;
     const band = interval(s.pairedRatios);
-    const sparsity = r.skip.kind === 'kernel' ? r.skip.work.sparsity : undefined;
+    const sparsity = r.skip.kind === 'kernel' && !r.anchor ? r.skip.work.sparsity : undefined;
     rows.push({
       ...tag(r.arm, r.context),
       phase: r.phase,
@@ -279,23 +288,32 @@ function speedupRows(
   return rows;
 }
 
-/** The phase time (estimated for the whole phase when sampled) with the min..max of the samples, scaled alike. */
+/** The band of a time row: the arm's headline interval (reports/bootstrap.ts), or none below the minimum samples. */
+function medianBand(ms: number, ci: HeadlineInterval): Pick<TimeRow, 'lo' | 'hi' | 'band'> {
+  if (ci.kind === 'too few') return { lo: ms, hi: ms, band: `no CI (n<${ci.minSamples})` };
+  if (!finite(ci.low, ci.high)) return { lo: ms, hi: ms, band: 'no CI' };
+  const band = ci.scale === 1 ? MEDIAN_CI_BAND_LABEL : `${MEDIAN_CI_BAND_LABEL}, scaled to the whole phase`;
+  return { lo: ci.low, hi: ci.high, band };
+}
+
+/** The phase time (estimated for the whole phase when sampled) with the CI of that median, scaled alike. */
 function kernelTime(cell: KernelCell, t: Tagged): TimeRow[] {
   const s = cell.summary;
-  if (s.n === 0 || !finite(s.estimatedFullMs, s.medianMs, s.minMs, s.maxMs) || s.medianMs <= 0) return [];
-  const scale = s.estimatedFullMs / s.medianMs;
-  const band = scale === 1 ? 'min–max of the samples' : 'min–max of the samples, scaled to the whole phase';
-  return [{ ...t, panel: cell.phase, ms: s.estimatedFullMs, lo: s.minMs * scale, hi: s.maxMs * scale, band, n: s.n }];
+  if (s.n === 0 || !finite(s.estimatedFullMs) || s.estimatedFullMs <= 0) return [];
+  const band = medianBand(s.estimatedFullMs, headlineMedianCI(cell));
+  return [{ ...t, panel: cell.phase, ms: s.estimatedFullMs, ...band, n: s.n }];
 }
 
-function latencyRow(t: Tagged, panel: string, d: Distribution): TimeRow[] {
-  if (d.n === 0 || !finite(d.p50, d.min, d.p90)) return [];
-  return [{ ...t, panel, ms: d.p50, lo: d.min, hi: d.p90, band: 'min–p90 of the requests', n: d.n }];
+function latencyRow(cell: Cell, t: Tagged, panel: string, d: Distribution): TimeRow[] {
+  if (d.n === 0 || !finite(d.p50)) return [];
+  return [{ ...t, panel, ms: d.p50, ...medianBand(d.p50, headlineMedianCI(cell)), n: d.n }];
 }
 
-/** TTFT from the prefill probes, TPOT from the decode runs: p50 with a min..p90 band. */
+/** TTFT from the prefill probes, TPOT from the decode runs: p50 (the headline median) with its CI. */
 function serverLatency(cell: ServerCell, t: Tagged): TimeRow[] {
-  return cell.phase === 'prefill' ? latencyRow(t, 'TTFT', cell.metrics.ttft) : latencyRow(t, 'TPOT', cell.metrics.tpot);
+  return cell.phase === 'prefill'
+    ? latencyRow(cell, t, 'TTFT', cell.metrics.ttft)
+    : latencyRow(cell, t, 'TPOT', cell.metrics.tpot);
 }
 
 /** Successful non-warmup requests: TTFT (prefill probes), TPOT and every inter-token gap (decode runs). */
@@ -332,16 +350,9 @@ function headRows(cell: KernelCell, t: Tagged): HeadRow[] {
  * to the ridge point, then the compute ceiling. Three points draw it.
  */
 function roofRows(result: ResultFile, points: RooflinePointRow[]): RoofRow[] {
-  const c = result.environment.ceilings;
-  if (
-    !c ||
-    !finite(c.streamReadBytesPerSec, c.scoreTileFlopsPerSec) ||
-    c.streamReadBytesPerSec <= 0 ||
-    c.scoreTileFlopsPerSec <= 0
-  ) {
-    return [];
-  }
-  const ridge = c.scoreTileFlopsPerSec / c.streamReadBytesPerSec;
+  const c = measuredRoof(result.environment);
+  if (!c) return [];
+  const ridge = ridgeOf(c);
   const intensities = points.map((p) => p.intensity);
   const lo = Math.min(ridge, ...intensities) / 4;
   const hi = Math.max(ridge, ...intensities) * 4;
@@ -349,7 +360,7 @@ function roofRows(result: ResultFile, points: RooflinePointRow[]): RoofRow[] {
   return [lo, ridge, hi].map((intensity) => ({
     run: result.run.id,
     intensity,
-    flopsPerSec: Math.min(c.scoreTileFlopsPerSec, c.streamReadBytesPerSec * intensity),
+    flopsPerSec: Math.min(c.flopsPerSec, c.bytesPerSec * intensity),
     roof,
   }));
 }

@@ -107,7 +107,7 @@ function kernelCandidates(d: ChartDatasets, colors: SeriesScale): Candidate[] {
       id: 'kernel-roofline',
       title: 'Kernel roofline',
       caption: roofs
-        ? 'Every cell: FLOP/byte of the work done against FLOP/s executed. Roof: min(q·k tile FLOP/s, stream read bytes/s x intensity), from the ceilings measured on this machine.'
+        ? 'Every cell: FLOP/byte of the work done against FLOP/s executed. Roof: min(compute ceiling, bandwidth ceiling x intensity), from the ceilings measured on the machine (CPU: q·k tile FLOP/s and stream read bytes/s; GPU: bf16 GEMM FLOP/s and device copy bytes/s).'
         : 'Every cell: FLOP/byte of the work done against FLOP/s executed. No roof drawn: the results hold no measured ceilings (the reference kernel does not probe them).',
       spec: rooflineSpec({
         data: 'kernel_roofline',

@@ -1,6 +1,6 @@
 /**
  * A time against context length per arm, one panel per phase (kernel) or latency (server TTFT, TPOT): the median
- * as a line, the band the rows name (min..max of the samples, or min..p90 of the requests) as an area.
+ * as a line, the band the rows name (the bootstrap CI of that median) as an area, drawn like the speedup chart's.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Field, PositionFieldDef } from 'vega-lite/types_unstable/channeldef.js';
@@ -45,8 +45,8 @@ export function timeSpec(o: TimeSpecOptions): TopLevelSpec {
               tip('panel'),
               tip('context', 'context', 'd'),
               tip('ms', 'median (ms)', '.4~f'),
-              tip('lo', 'band low (ms)', '.4~f'),
-              tip('hi', 'band high (ms)', '.4~f'),
+              tip('lo', 'CI low (ms)', '.4~f'),
+              tip('hi', 'CI high (ms)', '.4~f'),
               tip('band'),
               tip('n', 'n', 'd'),
             ],

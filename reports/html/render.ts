@@ -9,13 +9,13 @@ import type { ResultFile } from '../schema.js';
 import { loadVegaAssets, type VegaAssets } from './assets.js';
 import { html, type SafeHtml } from './escape.js';
 import { chartPage } from './page.js';
-import { type ReportTable, reportTables, summaryFacts } from '../tables.js';
+import { ARM_CI_METHOD, type ReportTable, reportTables, summaryFacts } from '../tables.js';
 import { chartElementId } from './template.js';
 
 export interface HtmlOptions {
   /** The inlined bundles; default: read from node_modules once per process. */
   assets?: VegaAssets;
-  /** The band around each speedup (default: percentile band of the paired ratios). */
+  /** The band around each speedup (default: bootstrap CI of the median paired ratio, bootstrapBand). */
   interval?: SpeedupIntervalFn;
 }
 
@@ -87,6 +87,7 @@ export function renderHtml(results: ResultFile | readonly ResultFile[], options:
 <h1>skipbench: Skip Softmax vs dense</h1>
 <p class="muted">Does Skip Softmax make long-context attention faster, by how much, and at what cost in accuracy? ${list.length} result file(s):</p>
 ${runsList(list)}
+<p class="method" id="confidence-intervals"><strong>Confidence intervals.</strong> ${ARM_CI_METHOD}</p>
 </header>
 <main>
 ${chartsHtml(set)}

@@ -22,7 +22,8 @@ h1 { font-size: 1.6rem; margin: 0 0 8px; }
 h2 { font-size: 1.3rem; margin: 32px 0 8px; border-bottom: 1px solid var(--rule); padding-bottom: 4px; }
 h3 { font-size: 1.05rem; margin: 24px 0 6px; }
 code { font: 0.92em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--bg-alt); padding: 0 3px; border-radius: 3px; }
-.muted, figcaption p, .notes { color: var(--muted); }
+.muted, figcaption p, .notes, .method { color: var(--muted); }
+.method { font-size: 0.88rem; }
 .warning { color: var(--warn); font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 16px; }
 dl.facts dt { font-weight: 600; }

@@ -4,7 +4,7 @@
  * 2/(2-s) for a sparsity s (--sparsity). Each resolved S carries a label that says which, and from what.
  */
 import { ErrorCodes, invalid, SkipbenchError } from '../../kernels/errors.js';
-import { theoryBound } from '../comparison.js';
+import { skipArmIds, theoryBound } from '../comparison.js';
 import { formatPercent, formatTokens } from '../format.js';
 import type { KernelCell, Phase, ResultFile } from '../schema.js';
 
@@ -58,7 +58,7 @@ export function measuredPoints(
       { field: '--results', allowed: 'kernel', received: result.target.kind },
     );
   }
-  const skipArms = result.arms.slice(1).map((a) => a.id);
+  const skipArms = skipArmIds(result);
   const chosen = arm ?? skipArms[0];
   if (chosen === undefined || !skipArms.includes(chosen)) {
     throw invalid(ErrorCodes.CONFIG, '--arm', `a skip arm of the result file (${skipArms.join(' | ') || 'none'})`, arm);

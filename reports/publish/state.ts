@@ -134,6 +134,7 @@ function cellSummary(cell: Cell): CellSummary {
 
 function label(result: ResultFile): string {
   const t = result.target;
+  if (t.kind === 'kernel' && t.device) return `${t.implementation} on ${t.device.name}`;
   if (t.kind === 'kernel') return `${t.implementation}, ${t.threads} thread${t.threads === 1 ? '' : 's'}`;
   return `${t.model ?? 'no model named'}${t.server ? ` on ${t.server}` : ''}`;
 }

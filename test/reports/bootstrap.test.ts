@@ -8,11 +8,16 @@ import { ErrorCodes } from '../../kernels/errors.js';
 import {
   bootstrapCI,
   bootstrapMedianCI,
+  headlineMedianCI,
+  headlineSamples,
+  MIN_CI_SAMPLES,
   mulberry32,
   pairedRatioCI,
   ratioMedianCI,
   verdict,
 } from '../../reports/bootstrap.js';
+import { latencyValues } from '../../reports/compare.js';
+import type { KernelCell, KernelSample, Phase, RequestSample, ServerCell, TimeSummary } from '../../reports/schema.js';
 import { median, quantileSorted, sorted } from '../../reports/stats.js';
 import { gaussian, mulberry32 as testRng } from '../helpers/random.js';
 
@@ -208,5 +213,105 @@ describe('pairedRatioCI and verdict', () => {
     expect(verdict({ low: 1, high: 1.5 })).toBe('no difference');
     expect(verdict({ low: 0.9, high: 1 })).toBe('no difference');
     expect(verdict({ low: Number.NaN, high: Number.NaN })).toBe('no difference');
+  });
+});
+
+describe('headlineMedianCI: the interval of an arm\'s headline median', () => {
+  /** Fixed call times (ms): median 10.4, min 9.6, max 13.9. */
+  const TIMES = [10.2, 9.6, 10.9, 10.4, 13.9, 10.1, 10.6, 9.9, 11.8];
+
+  function summary(times: number[], scale = 1): TimeSummary {
+    const m = median(times);
+    return { n: times.length, failed: 0, medianMs: m, minMs: 0, maxMs: 0, madMs: 0, estimatedFullMs: m * scale };
+  }
+
+  function kernelCell(samples: KernelSample[], scale = 1): KernelCell {
+    const ok = samples.flatMap((s) => (s.status === 'ok' ? [s.timeMs] : []));
+    const at = { context: 1024, phase: 'decode', arm: 'skip' } as const;
+    return { kind: 'kernel', ...at, samples, summary: summary(ok, scale) } as KernelCell;
+  }
+
+  const ok = (timeMs: number, round: number): KernelSample => ({
+    status: 'ok',
+    round,
+    sequence: round,
+    wallMs: timeMs,
+    iterations: 1,
+    timeMs,
+    foreignLoad: 0,
+  });
+  const failed = (round: number): KernelSample => ({
+    status: 'failed',
+    round,
+    sequence: round,
+    error: { code: 'SKB_X', message: 'x' },
+  });
+
+  it('kernel: the CI of the ok samples\' timeMs is a direct bootstrapMedianCI call, within min..max', () => {
+    const cell = kernelCell([...TIMES.map(ok), failed(99)]);
+    expect(headlineSamples(cell)).toEqual(TIMES);
+    const ci = headlineMedianCI(cell);
+    expect(ci).toEqual({ ...bootstrapMedianCI(TIMES), kind: 'interval', scale: 1 });
+    if (ci.kind !== 'interval') throw new Error('expected an interval');
+    expect(ci.estimate).toBe(10.4);
+    expect(ci.low).toBeLessThanOrEqual(ci.estimate);
+    expect(ci.high).toBeGreaterThanOrEqual(ci.estimate);
+    expect(ci.low).toBeGreaterThanOrEqual(9.6);
+    expect(ci.high).toBeLessThanOrEqual(13.9);
+    expect(ci.low).toBeLessThan(ci.high);
+    expect(headlineMedianCI(cell, { seed: 7 })).toEqual({
+      ...bootstrapMedianCI(TIMES, { seed: 7 }),
+      kind: 'interval',
+      scale: 1,
+    });
+  });
+
+  it('kernel, sampled: estimate and bounds scale by estimatedFullMs / medianMs', () => {
+    const direct = bootstrapMedianCI(TIMES);
+    const ci = headlineMedianCI(kernelCell(TIMES.map(ok), 32));
+    expect(ci).toMatchObject({ kind: 'interval', scale: 32, n: 9 });
+    if (ci.kind !== 'interval') throw new Error('expected an interval');
+    expect(ci.estimate).toBeCloseTo(10.4 * 32, 9);
+    expect(ci.low).toBeCloseTo(direct.low * 32, 9);
+    expect(ci.high).toBeCloseTo(direct.high * 32, 9);
+  });
+
+  function serverCell(phase: Phase, samples: Partial<RequestSample>[]): ServerCell {
+    const full = samples.map(
+      (s, i): RequestSample => ({ status: 'ok', round: i, sequence: i, request: i, warmup: false, ...s }),
+    );
+    return { kind: 'server', context: 1024, phase, arm: 'skip', samples: full, summary: summary([1]) } as ServerCell;
+  }
+
+  it('server: TTFT (prefill) or TPOT (decode) of the successful non-warmup requests only', () => {
+    const requests: Partial<RequestSample>[] = [
+      { ttftMs: 500, tpotMs: 50, warmup: true },
+      ...TIMES.map((t) => ({ ttftMs: t * 10, tpotMs: t })),
+      { status: 'failed', ttftMs: 1, tpotMs: 1, reason: 'timeout' },
+      { ttftMs: Number.NaN, tpotMs: Number.NaN },
+      {},
+    ];
+    const prefill = serverCell('prefill', requests);
+    const decode = serverCell('decode', requests);
+    expect(headlineSamples(prefill)).toEqual(TIMES.map((t) => t * 10));
+    expect(headlineSamples(decode)).toEqual(TIMES);
+    expect(headlineMedianCI(decode)).toEqual({ ...bootstrapMedianCI(TIMES), kind: 'interval', scale: 1 });
+    expect(headlineMedianCI(prefill)).toMatchObject({ ...bootstrapMedianCI(TIMES.map((t) => t * 10)), scale: 1 });
+    // the gate bootstraps the same set
+    for (const cell of [prefill, decode, kernelCell([...TIMES.map(ok), failed(99)])])
+      expect(headlineSamples(cell)).toEqual(latencyValues(cell));
+  });
+
+  it(`fewer than ${MIN_CI_SAMPLES} samples: no interval, only the count`, () => {
+    expect(MIN_CI_SAMPLES).toBe(3);
+    const two = kernelCell([ok(1, 0), ok(2, 1), failed(2)]);
+    expect(headlineMedianCI(two)).toEqual({ kind: 'too few', n: 2, minSamples: 3 });
+    expect(headlineMedianCI(kernelCell([]))).toEqual({ kind: 'too few', n: 0, minSamples: 3 });
+    expect(headlineMedianCI(kernelCell([ok(1, 0), ok(2, 1), ok(3, 2)]))).toMatchObject({ kind: 'interval', n: 3 });
+    expect(headlineMedianCI(kernelCell([ok(1, 0), ok(2, 1), ok(3, 2)]), { minSamples: 4 })).toEqual({
+      kind: 'too few',
+      n: 3,
+      minSamples: 4,
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../kernels/errors.js';
+import { bootstrapMedianCI, headlineMedianCI } from '../../reports/bootstrap.js';
 import { comparisonRows, provenanceLabel, theoryBound } from '../../reports/comparison.js';
+import { formatMs } from '../../reports/format.js';
 import { renderMarkdown } from '../../reports/markdown.js';
 import { render, renderers } from '../../reports/render.js';
 import {
@@ -12,6 +14,7 @@ import {
   RESULT_SCHEMA_VERSION,
 } from '../../reports/schema.js';
 import { renderTable } from '../../reports/table.js';
+import { ARM_CI_METHOD, formatMedianCi } from '../../reports/tables.js';
 
 interface CellSpec {
   context: number;
@@ -26,6 +29,8 @@ interface CellSpec {
   disturbed?: boolean;
   failed?: number;
   pattern?: string;
+  /** Per-sample times (ms) of the ok samples; default [0.9, 1, 1.2] x medianMs (their median is medianMs). */
+  times?: number[];
 }
 
 function cell(s: CellSpec): KernelCell {
@@ -40,15 +45,24 @@ function cell(s: CellSpec): KernelCell {
     denseBytes: 2e8,
   };
   const estimatedFullMs = s.medianMs * (s.workScale ?? 1);
+  const times = s.times ?? [0.9, 1, 1.2].map((f) => f * s.medianMs);
   return {
     kind: 'kernel',
     context: s.context,
     phase: s.phase,
     arm: s.arm,
     provenance: s.provenance ?? { kind: 'measured' },
-    samples: [],
+    samples: times.map((timeMs, round) => ({
+      status: 'ok',
+      round,
+      sequence: round,
+      wallMs: timeMs,
+      iterations: 1,
+      timeMs,
+      foreignLoad: 0,
+    })),
     summary: {
-      n: 3,
+      n: times.length,
       failed: s.failed ?? 0,
       medianMs: s.medianMs,
       minMs: s.medianMs,
@@ -220,11 +234,17 @@ describe('renderMarkdown', () => {
     const md = renderMarkdown(sample());
     expect(md).toContain('## skipbench: Skip Softmax vs dense\n');
     expect(md).toContain('Run `kernel-test-run`');
-    expect(md).toContain('| context | phase | arm | dense | skip | speedup | paired | theory 2/(2-s) | sparsity |');
-    expect(md).toContain('| 1K | prefill | skip | 64.0 ms | 40.0 ms | 1.60x | 1.60x | 1.33x | 50.0% | 2.5e-4 |');
+    expect(md).toContain(
+      '| context | phase | arm | dense [95% CI] | skip [95% CI] | speedup | paired | theory 2/(2-s) | sparsity |',
+    );
+    expect(md).toContain(
+      '| 1K | prefill | skip | 64.0 ms [57.6, 76.8] | 40.0 ms [36.0, 48.0] | 1.60x | 1.60x | 1.33x | 50.0% | 2.5e-4 |',
+    );
     expect(md).toContain('| sampled 3.1% |');
     expect(md).toContain('| measured, disturbed |');
-    expect(md).toContain('| 2K | decode | skip | 500 µs | 400 µs | 1.25x | 1.25x | 1.82x | 90.0% |');
+    expect(md).toContain(
+      '| 2K | decode | skip | 500 µs [450, 600] | 400 µs [360, 480] | 1.25x | 1.25x | 1.82x | 90.0% |',
+    );
     expect(md).toContain('### Per head at 2K');
     expect(md).toContain('Test CPU, 2 logical CPUs, 8.0 GiB');
     expect(md).toContain('skip (prefill factor 400, decode factor 40)');
@@ -285,6 +305,79 @@ describe('renderMarkdown', () => {
     // every table row still has its column count: 15 cells in the speedup table
     const row = md.split('\n').find((l) => l.startsWith('| 1K | decode'))!;
     expect(row.split(/(?<!\\)\|/).length - 2).toBe(15);
+  });
+});
+
+describe('arm medians with their bootstrap CI', () => {
+  /** Nine fixed call times (ms), median 10.4, spread 9.6..13.9. */
+  const TIMES = [10.2, 9.6, 10.9, 10.4, 13.9, 10.1, 10.6, 9.9, 11.8];
+
+  function fixed(times = TIMES): KernelResultFile {
+    return result([
+      cell({ context: 4096, phase: 'decode', arm: 'dense', medianMs: 20, times: times.map((t) => 2 * t) }),
+      cell({ context: 4096, phase: 'decode', arm: 'skip', medianMs: 10.4, times, speedup: 1.9, sparsity: 0.5 }),
+    ]);
+  }
+
+  it('prints each arm median followed by the CI of exactly its samples, a direct bootstrapMedianCI call', () => {
+    const ci = bootstrapMedianCI(TIMES);
+    expect(ci.estimate).toBe(10.4);
+    expect(ci.low).toBeLessThanOrEqual(10.4);
+    expect(ci.high).toBeGreaterThanOrEqual(10.4);
+    expect(ci.low).toBeGreaterThanOrEqual(Math.min(...TIMES));
+    expect(ci.high).toBeLessThanOrEqual(Math.max(...TIMES));
+    expect(ci.high - ci.low).toBeGreaterThan(0);
+    const skip = `10.4 ms [${ci.low.toFixed(1)}, ${ci.high.toFixed(1)}]`;
+    const dense = `20.0 ms [${(2 * ci.low).toFixed(1)}, ${(2 * ci.high).toFixed(1)}]`;
+    expect(renderMarkdown(fixed())).toContain(`| 4K | decode | skip | ${dense} | ${skip} | 1.90x |`);
+  });
+
+  it('scales the bounds of a sampled cell to the whole phase like its median', () => {
+    // sample() 1K prefill: times [0.9, 1, 1.2] x 1.25 ms, 32x the work -> 40 ms; the 3-sample CI spans min..max
+    const skip = sample().cells[1];
+    const ci = headlineMedianCI(skip);
+    expect(ci).toMatchObject({ kind: 'interval', scale: 32, n: 3 });
+    expect(formatMedianCi(skip.summary.estimatedFullMs, ci)).toBe('40.0 ms [36.0, 48.0]');
+  });
+
+  it('shows n/a instead of an interval below 3 samples', () => {
+    const md = renderMarkdown(fixed([10, 11]));
+    expect(md).toContain('| 4K | decode | skip | 20.0 ms [n/a (n<3)] | 10.4 ms [n/a (n<3)] | 1.90x |');
+    const r = sample();
+    r.cells[3] = cell({ context: 2048, phase: 'decode', arm: 'skip', medianMs: Number.NaN, times: [] });
+    expect(renderMarkdown(r)).toContain('| 2K | decode | skip | 500 µs [450, 600] | — |');
+  });
+
+  it('states the method once per report: percentile bootstrap, resamples, seed, linear interpolation', () => {
+    const md = renderMarkdown(sample());
+    expect(md.split(ARM_CI_METHOD).length - 1).toBe(1);
+    expect(md).toContain(`### Confidence intervals\n\n${ARM_CI_METHOD}\n`);
+    for (const part of [
+      'percentile bootstrap of the median',
+      '2000 resamples',
+      'seed 1',
+      '2.5th and 97.5th percentiles',
+      'interpolate linearly between order statistics',
+      'n/a (n<3)',
+    ])
+      expect(ARM_CI_METHOD).toContain(part);
+  });
+
+  it('writes the bounds in the unit and precision of the median', () => {
+    for (const ms of [0.25, 4.321, 12.345, 2345.6]) {
+      const [digits, unit] = formatMs(ms).split(' ');
+      const text = formatMedianCi(ms, { ...bootstrapMedianCI([ms]), kind: 'interval', scale: 1 });
+      expect(text).toBe(`${digits} ${unit} [${digits}, ${digits}]`);
+    }
+    // a bound across a unit boundary stays in the median's unit
+    expect(formatMedianCi(10.2, { ...bootstrapMedianCI([10.2]), low: 9.87, kind: 'interval', scale: 1 })).toBe(
+      '10.2 ms [9.9, 10.2]',
+    );
+    expect(formatMedianCi(Number.NaN, { kind: 'too few', n: 0, minSamples: 3 })).toBe('—');
+  });
+
+  it('leaves the terminal table compact: medians only', () => {
+    expect(renderTable(fixed()).split('\n')[1]).toMatch(/^4K\s+decode\s+skip\s+20\.0 ms\s+10\.4 ms\s+1\.90x/);
   });
 });
 

@@ -4,18 +4,20 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
+import { headlineMedianCI } from '../../../reports/bootstrap.js';
 import {
   buildCharts,
   chartDatasets,
   chartWithData,
   BOOTSTRAP_BAND_LABEL,
   bootstrapBand,
+  MEDIAN_CI_BAND_LABEL,
   PERCENTILE_BAND_LABEL,
   percentileBand,
   seriesScales,
   type SpeedupIntervalFn,
 } from '../../../reports/charts/index.js';
-import type { KernelResultFile, ServerResultFile } from '../../../reports/schema.js';
+import type { Cell, KernelResultFile, ServerResultFile } from '../../../reports/schema.js';
 import { kernelResult, serverResult } from './fixtures.js';
 
 let kernel: KernelResultFile;
@@ -150,5 +152,59 @@ describe('the band around a speedup', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.band).toBe('bootstrap 95% CI');
     expect(set.charts[0].caption).toContain('bootstrap 95% CI');
+  });
+});
+
+describe('the band around an arm\'s median time (kernel time, TTFT and TPOT vs context)', () => {
+  const panelOf = (cell: Cell) => (cell.kind === 'kernel' ? cell.phase : cell.phase === 'prefill' ? 'TTFT' : 'TPOT');
+
+  it('is the bootstrap CI of the cell\'s headline median, as in the tables', () => {
+    const data = chartDatasets([kernel, server]);
+    for (const [rows, result] of [
+      [data.kernel_time, kernel],
+      [data.server_latency, server],
+    ] as const) {
+      expect(rows).toHaveLength(result.cells.length);
+      for (const row of rows) {
+        const cell = (result.cells as Cell[]).find(
+          (c) => c.arm === row.arm && c.context === row.context && panelOf(c) === row.panel,
+        )!;
+        const ci = headlineMedianCI(cell);
+        if (ci.kind !== 'interval') throw new Error(`${row.series} ${row.context}: expected an interval`);
+        expect([row.lo, row.hi]).toEqual([ci.low, ci.high]);
+        expect(row.ms).toBeCloseTo(ci.estimate, 9);
+        expect(row.lo).toBeLessThanOrEqual(row.ms);
+        expect(row.hi).toBeGreaterThanOrEqual(row.ms);
+        expect(row.band.startsWith(MEDIAN_CI_BAND_LABEL)).toBe(true);
+      }
+    }
+    // sampled prefill cells are scaled to the whole phase, bounds and all
+    const scaled = kernel.cells.some((c) => c.provenance.kind === 'sampled');
+    expect(data.kernel_time.some((r) => r.band.endsWith('scaled to the whole phase'))).toBe(scaled);
+  });
+
+  it('collapses to the median with a note below 3 samples', () => {
+    const few = structuredClone(kernel);
+    const cell = few.cells[0];
+    cell.samples = cell.samples.filter((s) => s.status === 'ok').slice(0, 2);
+    const row = chartDatasets([few]).kernel_time.find((r) => r.arm === cell.arm && r.context === cell.context)!;
+    expect(row).toMatchObject({ lo: row.ms, hi: row.ms, band: 'no CI (n<3)' });
+    const chart = buildCharts([few]).charts.find((c) => c.id === 'kernel-time')!;
+    expect(chart.caption).toContain('no CI (n<3)');
+  });
+
+  it('is drawn like the speedup chart\'s CI band: a translucent area from lo to hi per arm', () => {
+    const set = buildCharts([kernel, server]);
+    type Layered = { spec: { layer: { mark: { type: string } }[] } };
+    const areaOf = (id: string) => {
+      const spec = set.charts.find((c) => c.id === id)!.spec as Layered;
+      return JSON.stringify(spec.spec.layer.find((l) => l.mark.type === 'area')).replace(/"title":"[^"]*",?/g, '');
+    };
+    for (const id of ['kernel-time', 'server-latency']) {
+      expect(areaOf(id)).toContain('"y2":{"field":"hi"}');
+      expect(areaOf(id)).toContain('"mark":{"type":"area","opacity":0.2}');
+      expect(JSON.parse(areaOf(id)).encoding.color).toEqual(JSON.parse(areaOf('kernel-speedup')).encoding.color);
+      expect(set.charts.find((c) => c.id === id)!.caption).toContain(MEDIAN_CI_BAND_LABEL);
+    }
   });
 });

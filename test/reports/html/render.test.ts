@@ -4,12 +4,15 @@
  * JSON, every string from a result escaped, and a pure function of its inputs.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { headlineMedianCI } from '../../../reports/bootstrap.js';
 import { buildCharts, chartDatasets } from '../../../reports/charts/index.js';
 import { comparisonRows } from '../../../reports/comparison.js';
 import { loadVegaAssets, type VegaAssets } from '../../../reports/html/assets.js';
 import { renderHtml } from '../../../reports/html/render.js';
+import { escapeHtml } from '../../../reports/html/escape.js';
 import { CONTENT_SECURITY_POLICY } from '../../../reports/html/template.js';
-import type { KernelResultFile, ResultFile, ServerResultFile } from '../../../reports/schema.js';
+import type { Cell, KernelResultFile, ResultFile, ServerResultFile } from '../../../reports/schema.js';
+import { ARM_CI_METHOD, formatMedianCi } from '../../../reports/tables.js';
 import { hostile, kernelResult, serverResult, XSS } from './fixtures.js';
 
 let kernel: KernelResultFile;
@@ -84,6 +87,31 @@ describe('renderHtml', () => {
     expect(rowsOf(4)).toBe(server.cells.length);
     expect(tables[0][2]).toContain('<th>theory 2/(2-s)</th>');
     expect(tables[4][2]).toContain('<th>TTFT p50 / p99</th>');
+  });
+
+  it('shows each arm median with its bootstrap CI in the tables, and states the method once', () => {
+    const tables = [...page.matchAll(/<table data-table="speedup">([\s\S]*?)<\/table>/g)].map((t) => t[1]);
+    expect(tables).toHaveLength(2);
+    const figure = (c: Cell) => formatMedianCi(c.summary.estimatedFullMs, headlineMedianCI(c));
+    for (const [table, result] of [
+      [tables[0], kernel],
+      [tables[1], server],
+    ] as const) {
+      expect(table).toContain('<th>dense [95% CI]</th><th>skip [95% CI]</th>');
+      const rows = comparisonRows(result);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) {
+        expect(figure(r.skip)).toMatch(/^[\d.]+ (ms|µs|s) \[[\d.]+, [\d.]+\]$/);
+        expect(table).toContain(`<td class="num">${figure(r.dense)}</td><td class="num">${figure(r.skip)}</td>`);
+      }
+    }
+    // two runs, one statement of the method, in the page header
+    const method = escapeHtml(ARM_CI_METHOD);
+    expect(page.split(method).length - 1).toBe(1);
+    expect(page).toContain(
+      `<p class="method" id="confidence-intervals"><strong>Confidence intervals.</strong> ${method}</p>`,
+    );
+    expect(page.indexOf(method)).toBeLessThan(page.indexOf('</header>'));
   });
 
   it('gives every chart a container with a stable id and data-chart, and notes the charts left out', () => {
