@@ -149,8 +149,8 @@ export const MIN_CI_SAMPLES = 3;
 /**
  * The values a cell's headline median is taken over (ms): the time of one call (timeMs) of every successful kernel
  * sample, or the TTFT (prefill) or TPOT (decode) of every successful non-warmup request; non-finite values are left
- * out. The same set summary.medianMs is the median of (harness/kernel/summarize.ts, harness/bench/cells.ts), and the
- * gate's latencyValues (reports/compare.ts).
+ * out. The same set summary.medianMs is the median of (harness/kernel/summarize.ts, harness/bench/cells.ts); the gate
+ * (reports/compare.ts) bootstraps it too.
  */
 export function headlineSamples(cell: Cell): number[] {
   const values =

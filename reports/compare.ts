@@ -28,6 +28,7 @@ import { ErrorCodes, invalid, SkipbenchError } from '../kernels/errors.js';
 import {
   BOOTSTRAP_DEFAULTS,
   bootstrapMedianCI,
+  headlineSamples,
   ratioMedianCI,
   resolveBootstrapOptions,
   verdict as speedupVerdict,
@@ -176,17 +177,6 @@ export function validateResult(value: unknown, file: 'baseline' | 'current'): Ga
   return [];
 }
 
-/** The headline latencies of a cell (ms): kernel call times, or server TTFT / TPOT of ok non-warmup requests. */
-export function latencyValues(cell: Cell): number[] {
-  const values =
-    cell.kind === 'kernel'
-      ? cell.samples.flatMap((s) => (s?.status === 'ok' ? [s.timeMs] : []))
-      : cell.samples.flatMap((s) =>
-          s?.status === 'ok' && !s.warmup ? [cell.phase === 'prefill' ? s.ttftMs : s.tpotMs] : [],
-        );
-  return values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-}
-
 function measureOf(cell: Cell, metric: GateMetric): GateRow['measure'] {
   if (metric === 'speedup') return 'speedup';
   if (cell.kind === 'kernel') return 'kernel time';
@@ -205,7 +195,7 @@ function figure(
   const problem = (code: string, message: string) => note(code, file, `${metric}: ${message}`, at(cell));
   const boot = { level: o.level, resamples: o.resamples, seed: o.seed };
   if (metric === 'latency') {
-    const values = latencyValues(cell);
+    const values = headlineSamples(cell);
     const point = cell.summary.medianMs;
     if (values.length === 0 || typeof point !== 'number' || !Number.isFinite(point))
       return problem(GateCodes.MISSING_METRIC, 'no successful samples or no median');

@@ -107,7 +107,41 @@ def check_failed(checks):
         raise error
 
 
-class PrefillPhase:
+class Phase:
+    """What prefill and decode share: run every arm once with counters on, check, compare with dense."""
+
+    def prepared(self):
+        torch, specs = self.torch, self.arm_specs
+        outs, heads, callables = {}, {}, {}
+        for spec in specs:
+            kernel_arm = spec.get('anchor') is None
+            out = torch.empty_like(self.q)
+            counts = self.new_counts() if kernel_arm else None
+            self.run_arm(spec, out, counts)()
+            torch.cuda.synchronize()
+            outs[spec['id']] = out
+            callables[spec['id']] = self.run_arm(spec, torch.empty_like(self.q))
+            # an anchor does the dense arm's work
+            heads[spec['id']] = self.head_counters(counts) if kernel_arm else heads[specs[0]['id']]
+        checks = self.reference_checks(outs)
+        check_failed(checks)
+        dense = outs[specs[0]['id']]
+        report = {'arms': [], 'referenceCheck': checks, **self.report_extras()}
+        for index, spec in enumerate(specs):
+            entry = {'id': spec['id'], 'heads': heads[spec['id']]}
+            if index > 0:
+                out = outs[spec['id']]
+                entry['error'] = relative_error(torch, out, dense)
+                entry['headErrors'] = [relative_error(torch, self.head_view(out, h), self.head_view(dense, h))
+                                       for h in range(len(heads[spec['id']]))]
+            report['arms'].append(entry)
+        return Prepared(callables, report)
+
+    def report_extras(self):
+        return {}
+
+
+class PrefillPhase(Phase):
     def __init__(self, torch, workload, length, hq, hkv, d, block_m, block_n, arms, tolerance, launch):
         self.torch, self.L, self.hq, self.hkv, self.d, self.launch = torch, length, hq, hkv, d, launch
         self.block_m, self.block_n, self.arm_specs, self.tolerance = block_m, block_n, arms, tolerance
@@ -137,45 +171,22 @@ class PrefillPhase:
                 with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                     out.copy_(sdpa(self.q[None], self.k[None], self.v[None], is_causal=True, enable_gqa=True)[0])
             return run
-        # cuDNN takes no GQA: K/V heads repeated once here, outside the timed call.
-        k_rep = self.k.repeat_interleave(group, dim=0)[None]
-        v_rep = self.v.repeat_interleave(group, dim=0)[None]
+        if not hasattr(self, 'kv_repeated'):
+            # cuDNN takes no GQA: K/V heads repeated once, outside every timed call.
+            self.kv_repeated = (self.k.repeat_interleave(group, dim=0)[None], self.v.repeat_interleave(group, dim=0)[None])
+        k_rep, v_rep = self.kv_repeated
 
         def run_cudnn():
             with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
                 out.copy_(sdpa(self.q[None], k_rep, v_rep, is_causal=True)[0])
         return run_cudnn
 
-    def prepared(self):
-        torch, L, d, bm, bn = self.torch, self.L, self.d, self.block_m, self.block_n
-        n_m = -(-L // bm)
-        outs, heads, callables = {}, {}, {}
-        dense_heads = None
-        for spec in self.arm_specs:
-            out = torch.empty_like(self.q)
-            counts = torch.zeros((self.hq, n_m, 3), dtype=torch.int32, device='cuda')
-            if spec.get('anchor') is None:
-                self.run_arm(spec, out, counts)()
-            else:
-                self.run_arm(spec, out)()
-            torch.cuda.synchronize()
-            outs[spec['id']] = out
-            callables[spec['id']] = self.run_arm(spec, torch.empty_like(self.q))
-            heads[spec['id']] = self.head_counters(counts) if spec.get('anchor') is None else dense_heads
-            if dense_heads is None:
-                dense_heads = heads[spec['id']]
-        checks = self.reference_checks(outs)
-        check_failed(checks)
-        report = {'arms': [], 'referenceCheck': checks}
-        dense = outs[self.arm_specs[0]['id']]
-        for index, spec in enumerate(self.arm_specs):
-            entry = {'id': spec['id'], 'heads': heads[spec['id']]}
-            if index > 0:
-                out = outs[spec['id']]
-                entry['error'] = relative_error(torch, out, dense)
-                entry['headErrors'] = [relative_error(torch, out[h], dense[h]) for h in range(self.hq)]
-            report['arms'].append(entry)
-        return Prepared(callables, report)
+    def new_counts(self):
+        n_m = -(-self.L // self.block_m)
+        return self.torch.zeros((self.hq, n_m, 3), dtype=self.torch.int32, device='cuda')
+
+    def head_view(self, out, head):
+        return out[head]
 
     def head_counters(self, counts):
         """Per query head. FLOPs count causal (row, key) pairs as the CPU kernels do; V is always loaded here."""
@@ -219,7 +230,7 @@ class PrefillPhase:
         return out
 
 
-class DecodePhase:
+class DecodePhase(Phase):
     def __init__(self, torch, workload, length, batch, hq, hkv, d, block_n, partitions, arms, tolerance, launch):
         self.torch, self.L, self.B, self.hq, self.hkv, self.d, self.launch = torch, length, batch, hq, hkv, d, launch
         self.block_n, self.partitions, self.arm_specs, self.tolerance = block_n, partitions, arms, tolerance
@@ -250,34 +261,15 @@ class DecodePhase:
                 out.copy_(sdpa(self.q[:, :, None], self.k, self.v, enable_gqa=True)[:, :, 0])
         return run
 
-    def prepared(self):
-        torch = self.torch
-        outs, heads, callables = {}, {}, {}
-        dense_heads = None
-        for spec in self.arm_specs:
-            out = torch.empty_like(self.q)
-            counts = torch.zeros((self.B, self.hkv, self.partitions, 2), dtype=torch.int32, device='cuda')
-            self.run_arm(spec, out, counts if spec.get('anchor') is None else None)()
-            torch.cuda.synchronize()
-            outs[spec['id']] = out
-            callables[spec['id']] = self.run_arm(spec, torch.empty_like(self.q))
-            heads[spec['id']] = self.head_counters(counts) if spec.get('anchor') is None else dense_heads
-            if dense_heads is None:
-                dense_heads = heads[spec['id']]
-        checks = self.reference_checks(outs)
-        check_failed(checks)
+    def new_counts(self):
+        return self.torch.zeros((self.B, self.hkv, self.partitions, 2), dtype=self.torch.int32, device='cuda')
+
+    def head_view(self, out, kv_head):
         group = self.hq // self.hkv
-        dense = outs[self.arm_specs[0]['id']]
-        report = {'arms': [], 'referenceCheck': checks, 'partitions': self.partitions}
-        for index, spec in enumerate(self.arm_specs):
-            entry = {'id': spec['id'], 'heads': heads[spec['id']]}
-            if index > 0:
-                out = outs[spec['id']]
-                entry['error'] = relative_error(torch, out, dense)
-                entry['headErrors'] = [relative_error(torch, out[:, g * group:(g + 1) * group], dense[:, g * group:(g + 1) * group])
-                                       for g in range(self.hkv)]
-            report['arms'].append(entry)
-        return Prepared(callables, report)
+        return out[:, kv_head * group:(kv_head + 1) * group]
+
+    def report_extras(self):
+        return {'partitions': self.partitions}
 
     def head_counters(self, counts):
         """Per KV head (the GQA group decides together), summed over the batch. Skipped tiles read no V."""

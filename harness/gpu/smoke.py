@@ -22,7 +22,7 @@ def main():
     parser.add_argument('--decode-factors', default='150')
     parser.add_argument('--batches', default='32', help='decode batch sizes, comma-separated')
     parser.add_argument('--prefill-configs', default='128x128x8x3', help='BLOCK_M x BLOCK_N x warps x stages, comma-separated')
-    parser.add_argument('--decode-configs', default='64x1x4x2', help='BLOCK_N x partitions x warps x stages, comma-separated')
+    parser.add_argument('--decode-configs', default='64x1x4x2P', help='BLOCK_N x partitions x warps x stages[P = paired tiles], comma-separated')
     parser.add_argument('--iterations', type=int, default=10)
     parser.add_argument('--no-anchors', action='store_true')
     parser.add_argument('--no-ceilings', action='store_true')
@@ -42,8 +42,8 @@ def main():
             a, b, warps, stages = (int(x) for x in config.rstrip('P').split('x'))
             tiles = {'blockM': a, 'blockN': b} if phase == 'prefill' else {'blockN': a, 'partitions': b}
             tiles.update({'numWarps': warps, 'numStages': stages})
-            if config.endswith('P'):
-                tiles['paired'] = True  # decode: two tiles per iteration, V loads predicated
+            if phase == 'decode':
+                tiles['paired'] = config.endswith('P')  # two tiles per iteration, V loads predicated (the default)
             label = f'{phase}[{config}{"" if phase == "prefill" else f" B={batch}"}]'
             request = {'phase': phase, 'context': context, 'batch': batch,
                        'shape': {'numQueryHeads': 32, 'numKvHeads': 8, 'headDim': 128},

@@ -15,7 +15,7 @@ import math
 import triton
 import triton.language as tl
 
-from .prefill import LOG2E, log2_threshold
+from .prefill import LOG2E, log2_threshold, online_softmax_step
 
 
 @triton.jit
@@ -104,23 +104,10 @@ def decode_partial_kernel(Q, K, V, Acc, Lse, Counts, qk_scale, log2_lambda, kv_l
                     n_skip += 1
                 else:
                     v = tl.load(v_base + keys[:, None] * stride_vn + offs_d[None, :], mask=key_valid[:, None], other=0.0)
-                    m_new = tl.maximum(m_i, m_local)
-                    p = tl.math.exp2(qk - m_new[:, None])
-                    alpha = tl.math.exp2(m_i - m_new)
-                    l_i = l_i * alpha + tl.sum(p, 1)
-                    acc = acc * alpha[:, None]
-                    acc = tl.dot(p.to(v.dtype), v, acc)
-                    m_i = m_new
+                    acc, l_i, m_i = online_softmax_step(acc, l_i, m_i, qk, m_local, v)
             else:
                 v = tl.load(v_base + keys[:, None] * stride_vn + offs_d[None, :], mask=key_valid[:, None], other=0.0)
-                m_new = tl.maximum(m_i, m_local)
-                p = tl.math.exp2(qk - m_new[:, None])
-                alpha = tl.math.exp2(m_i - m_new)
-                l_i = l_i * alpha + tl.sum(p, 1)
-                acc = acc * alpha[:, None]
-                acc = tl.dot(p.to(v.dtype), v, acc)
-                m_i = m_new
-
+                acc, l_i, m_i = online_softmax_step(acc, l_i, m_i, qk, m_local, v)
 
     # Partial results: acc / l and lse = m + log2(l) (log2 domain); an empty partition gives lse = -inf.
     slot = (b * num_kv_heads + kv_head) * PARTITIONS + part

@@ -22,6 +22,17 @@ LOG2E = 1.4426950408889634
 
 
 @triton.jit
+def online_softmax_step(acc, l_i, m_i, qk, m_local, v):
+    """Absorbs one tile (scores qk in the log2 domain, its row max, its V) into the running max, sum and output."""
+    m_new = tl.maximum(m_i, m_local)
+    p = tl.math.exp2(qk - m_new[:, None])
+    alpha = tl.math.exp2(m_i - m_new)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None])
+    return acc, l_i, m_new
+
+
+@triton.jit
 def _tile(acc, l_i, m_i, m_test, n_skip, n_skip_pairs, q, k_ptrs, v_ptrs, start_n, offs_m, offs_n, row_valid,
           seq_len, qk_scale, log2_lambda,
           MASK: tl.constexpr, SKIP: tl.constexpr, COUNT: tl.constexpr):
@@ -48,21 +59,9 @@ def _tile(acc, l_i, m_i, m_test, n_skip, n_skip_pairs, q, k_ptrs, v_ptrs, start_
                 else:
                     n_skip_pairs += tl.sum(row_valid.to(tl.int32), 0) * k.shape[1]
         else:
-            m_new = tl.maximum(m_i, m_local)
-            p = tl.math.exp2(qk - m_new[:, None])
-            alpha = tl.math.exp2(m_i - m_new)
-            l_i = l_i * alpha + tl.sum(p, 1)
-            acc = acc * alpha[:, None]
-            acc = tl.dot(p.to(v.dtype), v, acc)
-            m_i = m_new
+            acc, l_i, m_i = online_softmax_step(acc, l_i, m_i, qk, m_local, v)
     else:
-        m_new = tl.maximum(m_i, m_local)
-        p = tl.math.exp2(qk - m_new[:, None])
-        alpha = tl.math.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        acc = acc * alpha[:, None]
-        acc = tl.dot(p.to(v.dtype), v, acc)
-        m_i = m_new
+        acc, l_i, m_i = online_softmax_step(acc, l_i, m_i, qk, m_local, v)
     return acc, l_i, m_i, m_test, n_skip, n_skip_pairs
 
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../kernels/errors.js';
-import { compareResults, GateCodes, judge, latencyValues, resolveCompareOptions } from '../../reports/compare.js';
+import { headlineSamples } from '../../reports/bootstrap.js';
+import { compareResults, GateCodes, judge, resolveCompareOptions } from '../../reports/compare.js';
 import type {
   KernelCell,
   KernelResultFile,
@@ -192,7 +193,7 @@ describe('compareResults: regressions and noise', () => {
         (d) => d.arm === 'dense' && d.context === cell.context && d.phase === cell.phase,
       )!;
       const times = cell.samples.map((s) => (s.status === 'ok' ? s.timeMs * 1.3 : 0));
-      Object.assign(cell, kernelCell(cell.context, cell.phase, 'skip', times, latencyValues(dense)));
+      Object.assign(cell, kernelCell(cell.context, cell.phase, 'skip', times, headlineSamples(dense)));
     }
     const v = compareResults(baseline, current);
     expect(v.status).toBe('regression');
