@@ -1,5 +1,6 @@
 /** Progress lines for the terminal (stderr), one per measured phase, formatted from runner events. */
 import { formatMs, formatPercent, formatRatio, formatSci, formatSi, formatTokens } from '../reports/format.js';
+import { needleAggregate } from '../reports/head-types.js';
 import type { KernelProgress } from './kernel/runner.js';
 
 export function progressPrinter(stream: { write(s: string): unknown }): (event: KernelProgress) => void {
@@ -27,10 +28,14 @@ export function progressPrinter(stream: { write(s: string): unknown }): (event: 
       }
       const [dense, ...skips] = event.cells;
       for (const s of skips) {
+        const needle = needleAggregate(s.heads);
+        const recall = needle
+          ? `  needle recall ${needle.meanRecall.toFixed(3)} (lost ${needle.lostRows}/${needle.rows} rows)`
+          : '';
         stream.write(
           `        dense ${formatMs(dense.summary.medianMs)}  ${s.arm} ${formatMs(s.summary.medianMs)}  ` +
             `${formatRatio(s.speedup?.ofMedians)}  sparsity ${formatPercent(s.work.sparsity)}  ` +
-            `rel.err ${formatSci(s.error?.relativeL2)}${s.disturbed || dense.disturbed ? '  (disturbed)' : ''}\n`,
+            `rel.err ${formatSci(s.error?.relativeL2)}${recall}${s.disturbed || dense.disturbed ? '  (disturbed)' : ''}\n`,
         );
       }
     }

@@ -272,6 +272,29 @@ export interface HeadRecord {
   sparsity: number;
   /** Versus the dense arm; absent for the dense arm itself. */
   error?: OutputError;
+  /**
+   * Skip arms of synthetic workloads, heads that look for the retrieval needle (prefill: a `retrieval` query head;
+   * decode: a GQA group holding one): the needle's softmax mass under this arm's tile decisions versus dense.
+   */
+  needle?: NeedleRecall;
+}
+
+/** Needle recall of one decision head: the attention mass the needle key keeps with skipping, versus dense. */
+export interface NeedleRecall {
+  /** Position (token index) of the needle key. */
+  position: number;
+  /** Query rows checked (all after the needle). */
+  rows: number;
+  /** Mean over the rows of exp(s_needle - logsumexp of the row's causal scores): the dense softmax mass. */
+  denseMass: number;
+  /** The same with only the computed tiles' keys in the logsumexp; 0 for a row whose needle tile was skipped. */
+  skipMass: number;
+  /** skipMass / denseMass: 1 = the needle keeps its attention, 0 = lost; above 1 when skipped keys renormalise. */
+  recall: number;
+  /** Rows whose needle KV tile was skipped (the needle got no weight at all). */
+  lostRows: number;
+  /** Which rows were checked and how, in words. */
+  method: string;
 }
 
 export interface TimeSummary {

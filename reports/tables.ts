@@ -19,6 +19,7 @@ import {
 } from './comparison.js';
 import { crossovers } from './crossover.js';
 import { anchorTable, gpuFacts, referenceTable } from './gpu-tables.js';
+import { headTypeTable } from './head-types.js';
 import { measuredRoof, type Roof, ridgeOf } from './roof.js';
 import { formatMs, formatPercent, formatSci, formatSi, formatTokens } from './format.js';
 import type { Arm, Cell, KernelCell, ResultFile, ServerCell } from './schema.js';
@@ -314,6 +315,7 @@ export function reportTables(result: ResultFile): ReportTable[] {
     capacityTable(result),
     anchorTable(result),
     referenceTable(result),
+    headTypeTable(result),
     headTable(result),
     rooflineTable(result),
   ].filter((t): t is ReportTable => t !== undefined);

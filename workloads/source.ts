@@ -21,6 +21,11 @@ export interface QkvSource {
   queries(length: number, rowRanges: ReadonlyArray<readonly [number, number]>): Float32Array;
   /** The decode query (position length-1) of every query head: [numQueryHeads][headDim]. */
   decodeQuery(length: number): Float32Array;
+  /**
+   * Where a retrieval needle key sits in a `length`-token sequence and which query heads look for it (their queries
+   * after the needle attend to it). Synthetic sources only: captured tensors have no known needle.
+   */
+  needle?(length: number): { position: number; heads: number[] };
 }
 
 /** `length` must be an integer in [1, maxLength] (SKB_LENGTH, field 'length'). */

@@ -5,6 +5,7 @@
  */
 import type { Environment, KernelTarget, Phase, Provenance, ReferenceCheck } from '../../reports/schema.js';
 import type { ArmOutput, PreparedPhase } from './executor.js';
+import type { NeedleProbe } from './needle.js';
 
 /** One (context, phase) ready to time. */
 export interface Prepared<Output extends ArmOutput = ArmOutput> {
@@ -20,6 +21,8 @@ export interface Prepared<Output extends ArmOutput = ArmOutput> {
   batch?: number;
   /** Reference checks of the arms (GPU). */
   referenceChecks?: ReferenceCheck[];
+  /** Needle recall from an arm's tile decisions (CPU, synthetic workloads with a retrieval head). */
+  needle?: NeedleProbe;
   /** Frees what the phase holds; a rejection here ends the run. */
   release?(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { defaultCacheDir, machineCeilings } from '../ceilings.js';
 import type { KernelBackend, Prepared } from './backend.js';
 import { type KernelConfig, resolvePartitions } from './config.js';
 import { createReferenceExecutor, createWasmExecutor, type Executor, type PhaseOutput } from './executor.js';
+import { decodeNeedleProbe, prefillNeedleProbe } from './needle.js';
 import { choosePrefillSample, SAMPLING_METHOD, tileRowRanges } from './sampling.js';
 
 export function workloadSource(c: KernelConfig): { source: QkvSource; patterns?: string[] } {
@@ -96,15 +97,20 @@ export function preparePhase(
 ): Prepared<PhaseOutput> {
   const shape = { numQueryHeads: c.numQueryHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
   const d = c.headDim;
+  // synthetic workloads know where their needle is; captured tensors do not
+  const needle = source.needle?.(L);
+  const probes = needle !== undefined && needle.heads.length > 0;
   if (phase === 'decode') {
     const group = c.numQueryHeads / c.numKvHeads;
-    const q = source.decodeQuery(L);
+    const inputs = { ...shape, kvLen: L, q: source.decodeQuery(L), k, v };
+    const tiles = { blockN: c.decodeBlockN, partitions };
     return {
-      phase: executor.prepareDecode({ ...shape, kvLen: L, q, k, v }, { blockN: c.decodeBlockN, partitions }),
+      phase: executor.prepareDecode(inputs, tiles),
       provenance: { kind: 'measured' },
       workScale: 1,
       headRanges: Array.from({ length: c.numKvHeads }, (_, g) => [[g * group * d, (g + 1) * group * d]]),
       partitions,
+      ...(probes ? { needle: decodeNeedleProbe(inputs, tiles, needle) } : {}),
     };
   }
   const sample = choosePrefillSample(L, c.blockM, d, c.fullPrefillMax, c.prefillSampleFlops, c.seed);
@@ -120,13 +126,13 @@ export function preparePhase(
         method: SAMPLING_METHOD,
       }
     : { kind: 'measured' };
+  const inputs = { ...shape, seqLen: L, q, k, v, ...(sample.tiles ? { queryTiles: sample.tiles } : {}) };
+  const tiles = { blockM: c.blockM, blockN: c.blockN };
   return {
-    phase: executor.preparePrefill(
-      { ...shape, seqLen: L, q, k, v, ...(sample.tiles ? { queryTiles: sample.tiles } : {}) },
-      { blockM: c.blockM, blockN: c.blockN },
-    ),
+    phase: executor.preparePrefill(inputs, tiles),
     provenance,
     workScale: sample.totalWork / sample.sampledWork,
     headRanges: Array.from({ length: c.numQueryHeads }, (_, h) => [[h * rows * d, (h + 1) * rows * d]]),
+    ...(probes ? { needle: prefillNeedleProbe(inputs, tiles, needle) } : {}),
   };
 }

@@ -28,6 +28,8 @@ export interface ArmOutput {
   error?: OutputError;
   /** The same per decision head. */
   headErrors?: OutputError[];
+  /** The tile decisions of the run (kernels/types.ts AttentionResult.decisions layout), when the backend has them. */
+  decisions?: Uint8Array;
 }
 
 /** A CPU executor's output: always the output itself. */
@@ -92,6 +94,7 @@ export async function createWasmExecutor(threads: number, variant: WasmVariantCh
         return {
           out: readOutput(buffer, plan),
           heads: plan.kind === 'prefill' ? prefillCounters(decisions, plan) : decodeCounters(decisions, plan),
+          decisions,
         };
       },
       margins: async (): Promise<Float64Array> => {
@@ -137,10 +140,11 @@ export function createReferenceExecutor(): Executor {
   return {
     implementation: 'reference',
     threads: 1,
+    // decisions are recorded on every call (one byte per tile: small next to the kernel's own work)
     preparePrefill: (inputs, tiles) =>
-      prepare((f) => referenceKernel.prefill(inputs, { ...tiles, thresholdScaleFactor: f })),
+      prepare((f) => referenceKernel.prefill(inputs, { ...tiles, thresholdScaleFactor: f, recordDecisions: true })),
     prepareDecode: (inputs, tiles) =>
-      prepare((f) => referenceKernel.decode(inputs, { ...tiles, thresholdScaleFactor: f })),
+      prepare((f) => referenceKernel.decode(inputs, { ...tiles, thresholdScaleFactor: f, recordDecisions: true })),
     close: async () => {},
   };
 }

@@ -159,6 +159,7 @@ export async function runKernelBenchmark(
           ...(prepared?.partitions !== undefined ? { partitions: prepared.partitions } : {}),
           ...(prepared?.batch !== undefined ? { batch: prepared.batch } : {}),
           ...(prepared?.referenceChecks ? { referenceChecks: prepared.referenceChecks } : {}),
+          ...(prepared?.needle ? { needle: prepared.needle } : {}),
         });
         result.cells.push(...cells.filter((cell) => cell.samples.length > 0));
         publish();

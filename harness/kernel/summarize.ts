@@ -21,6 +21,7 @@ import { mad, median } from '../../reports/stats.js';
 import { boundAt } from '../ceilings.js';
 import type { ArmOutput } from './executor.js';
 import type { ArmMeasurement } from './measure.js';
+import type { NeedleProbe } from './needle.js';
 
 export function okSamples(samples: readonly KernelSample[]): KernelSampleOk[] {
   return samples.filter((s): s is KernelSampleOk => s.status === 'ok');
@@ -83,6 +84,8 @@ export interface CellContext {
   batch?: number;
   /** Reference checks of the phase's arms (GPU backend), matched to cells by arm. */
   referenceChecks?: ReferenceCheck[];
+  /** Needle recall per decision head from a skip arm's tile decisions (synthetic workloads on the CPU). */
+  needle?: NeedleProbe;
 }
 
 /** An arm's error versus dense, over all heads and per head: as the backend computed it, or from the two outputs. */
@@ -110,14 +113,17 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Kernel
     const total = counters.reduce((acc, c) => addCounters(acc, c), emptyCounters());
     const isBaseline = index === 0;
     const errors = isBaseline ? {} : errorsVersusDense(m.output, dense.output, ctx.headRanges);
+    const needles = !isBaseline && m.output?.decisions && ctx.needle ? ctx.needle(m.output.decisions) : [];
     const heads: HeadRecord[] = counters.map((c, head) => {
       const error = errors.heads?.[head];
+      const needle = needles[head];
       return {
         head,
         ...(ctx.headPatterns ? { pattern: ctx.headPatterns[head] } : {}),
         counters: c,
         sparsity: sparsity(c),
         ...(error ? { error } : {}),
+        ...(needle ? { needle } : {}),
       };
     });
     const seconds = summary.medianMs / 1000;

@@ -200,6 +200,13 @@ class SyntheticSource implements QkvSource {
     return this.queries(length, [[length - 1, length]]);
   }
 
+  /** The needle position, and the query heads whose pattern has a needle component (`retrieval`). */
+  needle(length: number): { position: number; heads: number[] } {
+    checkLength(length, this.maxLength);
+    const heads = this.patterns.flatMap((kind, h) => (PATTERNS[kind].needle !== undefined ? [h] : []));
+    return { position: needlePosition(this.seed, length), heads };
+  }
+
   /**
    * Structured scores are T = max(0, ln L + offset + jitter) (constants.ts). K holds kAmp in each structured dimension,
    * so the query coefficient is T / (scale * kAmp). Noise and content split their std evenly between q and k.
