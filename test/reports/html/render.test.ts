@@ -79,14 +79,14 @@ describe('renderHtml', () => {
     expect(page).toContain(`<code>${kernel.run.id}</code>`);
     expect(page).toContain(`<code>${server.run.id}</code>`);
     expect(page).toContain(kernel.environment.host.cpuModel.replace(/&/g, '&amp;'));
-    const tables = [...page.matchAll(/<table data-table="([a-z]+)">([\s\S]*?)<\/table>/g)];
-    expect(tables.map((t) => t[1])).toEqual(['speedup', 'heads', 'roofline', 'speedup', 'latency']);
+    const tables = [...page.matchAll(/<table data-table="([a-z-]+)">([\s\S]*?)<\/table>/g)];
+    expect(tables.map((t) => t[1])).toEqual(['speedup', 'head-types', 'heads', 'roofline', 'speedup', 'latency']);
     const rowsOf = (i: number) => (tables[i][2].match(/<tr>/g) ?? []).length - 1;
     expect(rowsOf(0)).toBe(comparisonRows(kernel).length);
-    expect(rowsOf(3)).toBe(comparisonRows(server).length);
-    expect(rowsOf(4)).toBe(server.cells.length);
+    expect(rowsOf(4)).toBe(comparisonRows(server).length);
+    expect(rowsOf(5)).toBe(server.cells.length);
     expect(tables[0][2]).toContain('<th>theory 2/(2-s)</th>');
-    expect(tables[4][2]).toContain('<th>TTFT p50 / p99</th>');
+    expect(tables[5][2]).toContain('<th>TTFT p50 / p99</th>');
   });
 
   it('shows each arm median with its bootstrap CI in the tables, and states the method once', () => {
