@@ -16,6 +16,7 @@ import {
   RESULT_SCHEMA,
   RESULT_SCHEMA_VERSION,
 } from '../../reports/schema.js';
+import { testEnvironment } from '../helpers/environment.js';
 
 const COUNTERS = { visitedTiles: 10, skippedTiles: 0, flops: 1, denseFlops: 1, bytes: 1, denseBytes: 1 };
 
@@ -68,19 +69,7 @@ function result(cells: KernelCell[]): KernelResultFile {
     schema: RESULT_SCHEMA,
     schemaVersion: RESULT_SCHEMA_VERSION,
     run: { id: 'kernel-test', startedAt: '2026-01-01T00:00:00.000Z', status: 'completed', command: [], config: {} },
-    environment: {
-      host: {
-        hostname: 'h',
-        platform: 'linux',
-        arch: 'x64',
-        osRelease: '6',
-        cpuModel: 'Test CPU',
-        logicalCpus: 2,
-        totalMemoryBytes: 2 ** 33,
-      },
-      runtime: { node: '20.0.0', v8: '11' },
-      skipbench: '0.1.0',
-    },
+    environment: testEnvironment(),
     target: {
       kind: 'kernel',
       implementation: 'reference',

@@ -15,6 +15,7 @@ import {
 } from '../../reports/schema.js';
 import { renderTable } from '../../reports/table.js';
 import { ARM_CI_METHOD, formatMedianCi } from '../../reports/tables.js';
+import { testEnvironment } from '../helpers/environment.js';
 
 interface CellSpec {
   context: number;
@@ -109,19 +110,7 @@ function result(cells: KernelCell[], arms = ['dense', 'skip']): KernelResultFile
     schema: RESULT_SCHEMA,
     schemaVersion: RESULT_SCHEMA_VERSION,
     run: { id: 'kernel-test-run', startedAt: '2026-01-01T00:00:00.000Z', status: 'completed', command: [], config: {} },
-    environment: {
-      host: {
-        hostname: 'h',
-        platform: 'linux',
-        arch: 'x64',
-        osRelease: '6',
-        cpuModel: 'Test CPU',
-        logicalCpus: 2,
-        totalMemoryBytes: 2 ** 33,
-      },
-      runtime: { node: '20.0.0', v8: '11' },
-      skipbench: '0.1.0',
-    },
+    environment: testEnvironment(),
     target: {
       kind: 'kernel',
       implementation: 'wasm-simd',
