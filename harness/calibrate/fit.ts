@@ -5,8 +5,10 @@
  * margin is below ln(lambda): one recorded run answers every candidate lambda exactly, and "bisecting lambda until
  * the measured sparsity hits the target" reduces to reading a quantile of the margins.
  *
- * Fits (DESIGN §1, as practitioners do it): lambda = a / L by least squares through the origin over the lengths
- * (x = 1/L: a = sum(x y) / sum(x^2)); across targets, factor = a0 * exp(b * s) by least squares on ln(factor).
+ * Fits (DESIGN §1, as practitioners do it): lambda = a / L across the lengths, with a chosen so that the sparsity
+ * realized at every calibrated length lands as close to the target as one factor allows (minimax on the sparsity,
+ * the calibration's goal, rather than least squares on lambda, which 1/L weighting hands to the shortest context);
+ * across targets, factor = a0 * exp(b * s) by least squares on ln(factor).
  */
 
 export interface TileMargins {
@@ -49,16 +51,67 @@ export function lambdaForSparsity(t: TileMargins, target: number): number {
   return Math.exp((t.sorted[k - 1] + t.sorted[k]) / 2);
 }
 
-/** a in lambda = a / L, least squares through the origin with x = 1/L, y = lambda. */
-export function fitScaleFactor(points: readonly { length: number; lambda: number }[]): number {
-  let xy = 0;
-  let xx = 0;
-  for (const p of points) {
-    const x = 1 / p.length;
-    xy += x * p.lambda;
-    xx += x * x;
+export interface ScaleFactorFit {
+  /** a in lambda = a / L. */
+  factor: number;
+  /** max over the lengths of |sparsity(a / L) - target|, predicted exactly from the margins. */
+  maxDeviation: number;
+}
+
+/**
+ * a in lambda = a / L minimising max_L |sparsity_L(a / L) - target|. Each sparsity_L(a / L) is a non-decreasing step
+ * function of a, so g(a) = max_L s_L + min_L s_L - 2 target is too: bisection on ln a finds the step where the worst
+ * overshoot and the worst undershoot balance, between the smallest and the largest per-length a_L = lambda_L * L. The
+ * answer is then moved off that step's edge to the middle of the flat stretch on the better side, so that a kernel
+ * computing ln(a / L) with other rounding makes the very same decisions.
+ */
+export function fitScaleFactor(
+  contexts: readonly { length: number; margins: TileMargins }[],
+  target: number,
+): ScaleFactorFit {
+  const worst = (lnA: number) => {
+    const s = contexts.map(({ length, margins }) => sparsityAt(margins, Math.exp(lnA) / length));
+    return { low: Math.min(...s) - target, high: Math.max(...s) - target };
+  };
+  const miss = (lnA: number) => {
+    const d = worst(lnA);
+    return Math.max(Math.abs(d.low), Math.abs(d.high));
+  };
+  const perLength = contexts.map(({ length, margins }) => lambdaForSparsity(margins, target) * length).filter((a) => a > 0);
+  if (perLength.length === 0) return { factor: Number.NaN, maxDeviation: Number.NaN };
+  let lo = Math.log(Math.min(...perLength)) - 1;
+  let hi = Math.log(Math.max(...perLength)) + 1;
+  for (let i = 0; i < 200 && hi - lo > 1e-12; i++) {
+    const mid = (lo + hi) / 2;
+    const d = worst(mid);
+    if (d.low + d.high < 0) lo = mid;
+    else hi = mid;
   }
-  return xy / xx;
+  const above = miss(hi) < miss(lo);
+  const edge = above ? hi : lo;
+  const next = nextBreakpoint(contexts, edge, above);
+  const lnA = Number.isFinite(next) ? (edge + next) / 2 : edge + (above ? 1 : -1);
+  return { factor: Math.exp(lnA), maxDeviation: miss(lnA) };
+}
+
+/** The nearest ln a beyond `lnA` (upwards or downwards) at which some length's sparsity steps: a margin + ln L. */
+function nextBreakpoint(contexts: readonly { length: number; margins: TileMargins }[], lnA: number, up: boolean): number {
+  let best = up ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  for (const { length, margins } of contexts) {
+    const m = margins.sorted;
+    const t = lnA - Math.log(length);
+    let lo = 0;
+    let hi = m.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (up ? m[mid] <= t : m[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    const candidate = up ? m[lo] : m[lo - 1];
+    if (candidate === undefined || !Number.isFinite(candidate)) continue;
+    best = up ? Math.min(best, candidate + Math.log(length)) : Math.max(best, candidate + Math.log(length));
+  }
+  return best;
 }
 
 /** factor = a0 * exp(b * s), least squares on ln(factor); needs two or more distinct targets. */

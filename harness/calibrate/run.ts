@@ -8,8 +8,8 @@ import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
 import type { Phase } from '../../reports/schema.js';
 import type { KernelConfig } from '../kernel/config.js';
 import { resolvePartitions } from '../kernel/config.js';
-import { createWasmExecutor } from '../kernel/executor.js';
 import { preparePhase, workloadSource } from '../kernel/cpu-backend.js';
+import { createWasmExecutor } from '../kernel/executor.js';
 import { outputError } from '../kernel/summarize.js';
 import { fitExponential, fitScaleFactor, lambdaForSparsity, sparsityAt, type TileMargins, tileMargins } from './fit.js';
 
@@ -50,7 +50,8 @@ export interface CalibrationResult {
 export const CALIBRATION_METHOD =
   'one run per (phase, context) records each visited tile margin max_rows(local_max - running_max); sparsity(lambda) = ' +
   'share of visited tiles with margin < ln(lambda), so the target lambda is read exactly from the sorted margins; ' +
-  'lambda = a / L fitted through the origin (x = 1/L); factor = a0 exp(b s) fitted on ln(factor); the fitted factor ' +
+  'lambda = a / L with a minimising the worst |sparsity - target| over the contexts (exact from the margins); ' +
+  'factor = a0 exp(b s) fitted on ln(factor); the fitted factor ' +
   'is then run for real (measured sparsity, output error vs dense)';
 
 export async function runCalibration(
@@ -69,7 +70,9 @@ export async function runCalibration(
       const prepared: { L: number; margins: TileMargins; k: Float32Array; v: Float32Array }[] = [];
       for (const L of c.contexts) {
         const { k, v } = source.keysValues(L);
-        const margins = tileMargins(await preparePhase(executor, source, c, L, phase, k, v, partitions).phase.margins!());
+        const margins = tileMargins(
+          await preparePhase(executor, source, c, L, phase, k, v, partitions).phase.margins!(),
+        );
         prepared.push({ L, margins, k, v });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
@@ -80,7 +83,10 @@ export async function runCalibration(
       }
       // the factors fit all contexts at once, so each context is staged again (its K/V kept) to measure them
       const perTarget = targets.map((target) => {
-        const factor = fitScaleFactor(lambdas.get(target)!.map(({ context, lambda }) => ({ length: context, lambda })));
+        const { factor } = fitScaleFactor(
+          prepared.map(({ L, margins }) => ({ length: L, margins })),
+          target,
+        );
         return { target, factor };
       });
       const measured = new Map<string, { measured: number; relativeError: number }>();

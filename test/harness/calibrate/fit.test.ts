@@ -32,15 +32,39 @@ describe('margins to sparsity', () => {
 });
 
 describe('fits', () => {
-  it('lambda = a / L through the origin recovers a exactly from exact points', () => {
-    const a = 587.18;
-    const points = [4096, 16384, 65536, 131072].map((L) => ({ length: L, lambda: a / L }));
-    expect(fitScaleFactor(points)).toBeCloseTo(a, 9);
+  /** Margins of `tiles` visited tiles spread evenly in ln units over [lo, hi), none a first tile. */
+  const uniformMargins = (tiles: number, lo: number, hi: number) =>
+    tileMargins(Float64Array.from({ length: tiles }, (_, i) => lo + ((hi - lo) * (i + 0.5)) / tiles));
+
+  it('lambda = a / L recovers a when every length reaches the target at a / L', () => {
+    // margins uniform on [ln(1/L) - 5, ln(1/L) + 5): 50% are below ln(a / L) exactly when a = 1
+    const contexts = [4096, 16384, 65536, 131072].map((L) => ({
+      length: L,
+      margins: uniformMargins(1000, Math.log(1 / L) - 5, Math.log(1 / L) + 5),
+    }));
+    const fit = fitScaleFactor(contexts, 0.5);
+    expect(fit.maxDeviation).toBeLessThanOrEqual(0.001);
+    expect(Math.log(fit.factor)).toBeCloseTo(0, 1);
+    for (const { length, margins } of contexts) expect(sparsityAt(margins, fit.factor / length)).toBeCloseTo(0.5, 2);
   });
 
-  it('weights by x = 1/L as least squares through the origin prescribes', () => {
-    // x = 1/1, 1/2; y = 1, 1: a = (1 + 0.5) / (1 + 0.25) = 1.2
-    expect(fitScaleFactor([{ length: 1, lambda: 1 }, { length: 2, lambda: 1 }])).toBeCloseTo(1.2, 12);
+  it('splits a drift across lengths evenly: the worst miss is half the spread, not all of it', () => {
+    // at a given a, the long context skips 10 points more than the short one (its margins sit 1 nat lower)
+    const contexts = [
+      { length: 1000, margins: uniformMargins(1000, Math.log(1 / 1000) - 5, Math.log(1 / 1000) + 5) },
+      { length: 8000, margins: uniformMargins(1000, Math.log(1 / 8000) - 6, Math.log(1 / 8000) + 4) },
+    ];
+    const fit = fitScaleFactor(contexts, 0.5);
+    const realized = contexts.map(({ length, margins }) => sparsityAt(margins, fit.factor / length));
+    expect(realized[0]).toBeCloseTo(0.45, 2);
+    expect(realized[1]).toBeCloseTo(0.55, 2);
+    expect(fit.maxDeviation).toBeCloseTo(0.05, 2);
+    // fitting either length alone would miss the other by the whole 10 points
+    for (const one of contexts) {
+      const alone = fitScaleFactor([one], 0.5);
+      const other = contexts.find((c) => c !== one)!;
+      expect(Math.abs(sparsityAt(other.margins, alone.factor / other.length) - 0.5)).toBeCloseTo(0.1, 2);
+    }
   });
 
   it('factor = a exp(b s) recovers the published TensorRT-LLM prefill curve shape', () => {
@@ -52,7 +76,10 @@ describe('fits', () => {
     ]);
     expect(fit.b).toBeCloseTo(Math.log(3293.04 / 587.18) / 0.2, 1);
     expect(fit.a * Math.exp(fit.b * 0.6)).toBeCloseTo(1390.63, -1);
-    const exact = fitExponential([{ sparsity: 0.2, factor: 2 * Math.exp(3) }, { sparsity: 0.4, factor: 2 * Math.exp(6) }]);
+    const exact = fitExponential([
+      { sparsity: 0.2, factor: 2 * Math.exp(3) },
+      { sparsity: 0.4, factor: 2 * Math.exp(6) },
+    ]);
     expect(exact.a).toBeCloseTo(2, 9);
     expect(exact.b).toBeCloseTo(15, 9);
   });
