@@ -122,6 +122,12 @@ export function gpuFacts(result: ResultFile): [label: string, value: string][] {
     ],
   ];
   if (t.batch !== undefined) facts.push(['Batch', `decode ${t.batch} sequence(s) per call, prefill 1`]);
+  for (const phase of ['prefill', 'decode'] as const) {
+    const launch = result.cells.flatMap((c) => (c.kind === 'kernel' && c.phase === phase && c.launch ? [c.launch] : []))[0];
+    if (!launch) continue;
+    const loop = launch.paired === undefined ? '' : launch.paired ? ', two KV tiles per iteration (predicated V loads)' : ', one KV tile per iteration (V loaded under the skip branch)';
+    facts.push([`Triton ${phase}`, `${launch.numWarps} warps, ${launch.numStages} pipeline stages${loop}`]);
+  }
   const c = result.environment.gpuCeilings;
   if (c) {
     facts.push([

@@ -121,6 +121,7 @@ export async function createGpuBackend(c: KernelConfig, options: GpuBackendOptio
       ...(phase === 'decode' ? { partitions: finite(answer.partitions) ? answer.partitions : partitions } : {}),
       batch,
       ...(Array.isArray(answer.referenceCheck) ? { referenceChecks: answer.referenceCheck } : {}),
+      ...(answer.launch && finite(answer.launch.numWarps) && finite(answer.launch.numStages) ? { launch: answer.launch } : {}),
       release,
     };
   }

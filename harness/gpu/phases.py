@@ -126,7 +126,10 @@ class Phase:
         checks = self.reference_checks(outs)
         check_failed(checks)
         dense = outs[specs[0]['id']]
-        report = {'arms': [], 'referenceCheck': checks, **self.report_extras()}
+        launch = {'numWarps': self.launch['num_warps'], 'numStages': self.launch['num_stages']}
+        if 'paired' in self.launch:
+            launch['paired'] = self.launch['paired']
+        report = {'arms': [], 'referenceCheck': checks, 'launch': launch, **self.report_extras()}
         for index, spec in enumerate(specs):
             entry = {'id': spec['id'], 'heads': heads[spec['id']]}
             if index > 0:

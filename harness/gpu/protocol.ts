@@ -74,6 +74,15 @@ export interface PrepareResult {
   referenceCheck: ReferenceCheck[];
   /** Split-KV partitions the decode kernel used, when it chose them. */
   partitions?: number;
+  /** Triton launch options the kernel ran with (they change speed, never results). */
+  launch?: KernelLaunch;
+}
+
+export interface KernelLaunch {
+  numWarps: number;
+  numStages: number;
+  /** Decode: two KV tiles per iteration with predicated V loads. */
+  paired?: boolean;
 }
 
 export interface TimeParams {

@@ -3,7 +3,7 @@
  * measurement and the result; a backend owns the kernel: the CPU backend stages Q/K/V in this process for the
  * WebAssembly or reference kernel, the GPU backend (harness/gpu/backend.ts) asks a Python runner to.
  */
-import type { Environment, KernelTarget, Phase, Provenance, ReferenceCheck } from '../../reports/schema.js';
+import type { Environment, KernelCell, KernelTarget, Phase, Provenance, ReferenceCheck } from '../../reports/schema.js';
 import type { ArmOutput, PreparedPhase } from './executor.js';
 import type { NeedleProbe } from './needle.js';
 
@@ -21,6 +21,8 @@ export interface Prepared<Output extends ArmOutput = ArmOutput> {
   batch?: number;
   /** Reference checks of the arms (GPU). */
   referenceChecks?: ReferenceCheck[];
+  /** Triton launch options of the kernel arms (GPU). */
+  launch?: KernelCell['launch'];
   /** Needle recall from an arm's tile decisions (CPU, synthetic workloads with a retrieval head). */
   needle?: NeedleProbe;
   /** Frees what the phase holds; a rejection here ends the run. */

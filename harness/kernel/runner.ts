@@ -159,6 +159,9 @@ export async function runKernelBenchmark(
           ...(prepared?.partitions !== undefined ? { partitions: prepared.partitions } : {}),
           ...(prepared?.batch !== undefined ? { batch: prepared.batch } : {}),
           ...(prepared?.referenceChecks ? { referenceChecks: prepared.referenceChecks } : {}),
+          ...(prepared?.launch
+            ? { launch: { options: prepared.launch, arms: phaseArms.filter((a) => !a.anchor).map((a) => a.id) } }
+            : {}),
           ...(prepared?.needle ? { needle: prepared.needle } : {}),
         });
         result.cells.push(...cells.filter((cell) => cell.samples.length > 0));

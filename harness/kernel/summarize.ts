@@ -84,6 +84,8 @@ export interface CellContext {
   batch?: number;
   /** Reference checks of the phase's arms (GPU backend), matched to cells by arm. */
   referenceChecks?: ReferenceCheck[];
+  /** Triton launch options (GPU backend), recorded on the cells of these kernel arms (anchors ran torch SDPA). */
+  launch?: { options: NonNullable<KernelCell['launch']>; arms: string[] };
   /** Needle recall per decision head from a skip arm's tile decisions (synthetic workloads on the CPU). */
   needle?: NeedleProbe;
 }
@@ -160,6 +162,7 @@ export function buildCells(measured: ArmMeasurement[], ctx: CellContext): Kernel
     };
     const check = ctx.referenceChecks?.find((r) => r.arm === m.arm);
     if (check) cell.referenceCheck = check;
+    if (ctx.launch?.arms.includes(m.arm)) cell.launch = ctx.launch.options;
     if (errors.total) cell.error = errors.total;
     if (!isBaseline) {
       const paired = okSamples(m.samples)
