@@ -113,6 +113,8 @@ class Phase:
     def prepared(self):
         torch, specs = self.torch, self.arm_specs
         outs, heads, callables = {}, {}, {}
+        # The timed calls' outputs are never read: one scratch buffer serves every arm (1 GiB saved per arm at 128K).
+        scratch = torch.empty_like(self.q)
         for spec in specs:
             kernel_arm = spec.get('anchor') is None
             out = torch.empty_like(self.q)
@@ -120,7 +122,7 @@ class Phase:
             self.run_arm(spec, out, counts)()
             torch.cuda.synchronize()
             outs[spec['id']] = out
-            callables[spec['id']] = self.run_arm(spec, torch.empty_like(self.q))
+            callables[spec['id']] = self.run_arm(spec, scratch)
             # an anchor does the dense arm's work
             heads[spec['id']] = self.head_counters(counts) if kernel_arm else heads[specs[0]['id']]
         checks = self.reference_checks(outs)

@@ -19,6 +19,7 @@ import {
 import type { KernelCell, KernelSample, Phase, RequestSample, ServerCell, TimeSummary } from '../../reports/schema.js';
 import { median, quantileSorted, sorted } from '../../reports/stats.js';
 import { gaussian, mulberry32 as testRng } from '../helpers/random.js';
+import { okKernelSample } from '../helpers/samples.js';
 
 function normals(n: number, mean: number, std: number, seed: number): number[] {
   const rng = testRng(seed);
@@ -230,15 +231,7 @@ describe('headlineMedianCI: the interval of an arm\'s headline median', () => {
     return { kind: 'kernel', ...at, samples, summary: summary(ok, scale) } as KernelCell;
   }
 
-  const ok = (timeMs: number, round: number): KernelSample => ({
-    status: 'ok',
-    round,
-    sequence: round,
-    wallMs: timeMs,
-    iterations: 1,
-    timeMs,
-    foreignLoad: 0,
-  });
+  const ok = okKernelSample;
   const failed = (round: number): KernelSample => ({
     status: 'failed',
     round,

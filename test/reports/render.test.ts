@@ -16,6 +16,7 @@ import {
 import { renderTable } from '../../reports/table.js';
 import { ARM_CI_METHOD, formatMedianCi } from '../../reports/tables.js';
 import { testEnvironment } from '../helpers/environment.js';
+import { okKernelSample } from '../helpers/samples.js';
 
 interface CellSpec {
   context: number;
@@ -53,15 +54,7 @@ function cell(s: CellSpec): KernelCell {
     phase: s.phase,
     arm: s.arm,
     provenance: s.provenance ?? { kind: 'measured' },
-    samples: times.map((timeMs, round) => ({
-      status: 'ok',
-      round,
-      sequence: round,
-      wallMs: timeMs,
-      iterations: 1,
-      timeMs,
-      foreignLoad: 0,
-    })),
+    samples: times.map(okKernelSample),
     summary: {
       n: times.length,
       failed: s.failed ?? 0,

@@ -10,6 +10,7 @@ that no product leaves int64.
 
 Constants mirror constants.ts; keep the two in step (the parity test fails when they drift).
 """
+import functools
 import math
 
 # ---- constants.ts ----
@@ -259,15 +260,19 @@ def needle_position(seed, length):
     return min(length - 1, math.floor(depth * length))
 
 
+@functools.lru_cache(maxsize=64)
 def segment_starts(seed, length):
-    """Starts of every content segment touching [0, length), plus the first start past it."""
+    """
+    Starts of every content segment touching [0, length), plus the first start past it. Cached: a decode batch asks
+    for it once per sequence and head, and it is a Python loop of scalar hashes.
+    """
     key = hash_key(seed, STREAM_SEGMENTS)
     starts = [0]
     span = CONTENT_MAX_LENGTH - CONTENT_MIN_LENGTH
     while starts[-1] < length:
         s = len(starts) - 1
         starts.append(starts[s] + CONTENT_MIN_LENGTH + math.floor(unit_from_hash(element_hash(key, s)) * span))
-    return starts
+    return tuple(starts)
 
 
 class SyntheticWorkload:

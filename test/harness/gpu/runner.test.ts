@@ -50,6 +50,12 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; messa
 
 const key = (c: { context: number; phase: string; arm: string }) => `${c.context} ${c.phase} ${c.arm}`;
 
+/** The cells one context gets, in order: prefill times both anchors, decode only sdpa-flash. */
+const cellsAt = (L: number) => [
+  ...['dense', 'skip', 'sdpa-flash', 'sdpa-cudnn'].map((arm) => `${L} prefill ${arm}`),
+  ...['dense', 'skip', 'sdpa-flash'].map((arm) => `${L} decode ${arm}`),
+];
+
 describe('runKernelBenchmark --backend gpu against the fake runner', () => {
   let dir: string;
   let log: string;
@@ -110,22 +116,7 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
   });
 
   it('has a cell per context x phase x arm: prefill times both anchors, decode only sdpa-flash', () => {
-    expect(result.cells.map(key)).toEqual([
-      '1024 prefill dense',
-      '1024 prefill skip',
-      '1024 prefill sdpa-flash',
-      '1024 prefill sdpa-cudnn',
-      '1024 decode dense',
-      '1024 decode skip',
-      '1024 decode sdpa-flash',
-      '2048 prefill dense',
-      '2048 prefill skip',
-      '2048 prefill sdpa-flash',
-      '2048 prefill sdpa-cudnn',
-      '2048 decode dense',
-      '2048 decode skip',
-      '2048 decode sdpa-flash',
-    ]);
+    expect(result.cells.map(key)).toEqual([...cellsAt(1024), ...cellsAt(2048)]);
   });
 
   it('every cell: measured in full, one call per sample, never disturbed, checked against the reference', () => {
@@ -256,15 +247,7 @@ describe('runKernelBenchmark --backend gpu when things go wrong', () => {
     const result = await runKernelBenchmark(config({ reps: 2 }), { runnerEnv: { FAKE_GPU_MODE: 'check-fail' } });
     expect(result.run.status).toBe('completed');
     const failed = result.cells.filter((c) => c.context === 2048);
-    expect(failed.map(key)).toEqual([
-      '2048 prefill dense',
-      '2048 prefill skip',
-      '2048 prefill sdpa-flash',
-      '2048 prefill sdpa-cudnn',
-      '2048 decode dense',
-      '2048 decode skip',
-      '2048 decode sdpa-flash',
-    ]);
+    expect(failed.map(key)).toEqual(cellsAt(2048));
     for (const cell of failed) {
       expect(cell.samples).toHaveLength(1);
       expect(cell.summary).toMatchObject({ n: 0, failed: 1 });
