@@ -126,7 +126,9 @@ export function gpuFacts(result: ResultFile): [label: string, value: string][] {
     const launch = result.cells.flatMap((c) => (c.kind === 'kernel' && c.phase === phase && c.launch ? [c.launch] : []))[0];
     if (!launch) continue;
     const loop = launch.paired === undefined ? '' : launch.paired ? ', two KV tiles per iteration (predicated V loads)' : ', one KV tile per iteration (V loaded under the skip branch)';
-    facts.push([`Triton ${phase}`, `${launch.numWarps} warps, ${launch.numStages} pipeline stages${loop}`]);
+    const kernel = launch.kernel === 'gluon' ? 'Gluon' : 'Triton';
+    const issue = launch.kernel === 'gluon' ? ', wgmma issued and waited by hand' : '';
+    facts.push([`${kernel} ${phase}`, `${launch.numWarps} warps, ${launch.numStages} pipeline stages${loop}${issue}`]);
   }
   const c = result.environment.gpuCeilings;
   if (c) {

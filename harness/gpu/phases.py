@@ -79,11 +79,29 @@ def launch_options(request, warps, stages):
         'num_warps': field(request, 'tiles.numWarps', lambda v: v is None or v in (2, 4, 8, 16), '2 | 4 | 8 | 16') or warps,
         'num_stages': field(request, 'tiles.numStages', lambda v: v is None or is_int(1, 6)(v), 'an integer in [1, 6]') or stages,
     }
+    if request.get('phase') == 'prefill':
+        kernel = field(request, 'tiles.kernel', lambda v: v is None or v in ('triton', 'gluon'), 'triton | gluon')
+        gluon = gluon_prefill_supported(request)
+        if kernel == 'gluon' and not gluon:
+            raise RequestError('tiles.kernel gluon needs Triton with Gluon, headDim 128, 128x128 tiles and a context '
+                               'that is a multiple of 128 (use triton)')
+        # H100, 128K (docs/gpu-results.md): Gluon dense 1.31x faster than Triton's, skip at ~50% 1.17x vs 1.07x
+        options['kernel'] = kernel or ('gluon' if gluon else 'triton')
     if request.get('phase') == 'decode':
         # Two tiles per iteration with predicated V loads: 1.32x instead of 1.22x at 49% sparsity (H100, 128K, B=32).
         paired = field(request, 'tiles.paired', lambda v: v is None or isinstance(v, bool), 'true | false')
         options['paired'] = True if paired is None else paired
     return options
+
+
+def gluon_prefill_supported(request):
+    try:
+        from kernels.gpu.prefill_gluon import supported
+    except ImportError:  # a Triton without Gluon's Hopper API
+        return False
+    tiles = request.get('tiles') or {}
+    return supported(request.get('context'), (request.get('shape') or {}).get('headDim'), tiles.get('blockM'),
+                     tiles.get('blockN'))
 
 
 def relative_error(torch, actual, expected):
@@ -129,8 +147,9 @@ class Phase:
         check_failed(checks)
         dense = outs[specs[0]['id']]
         launch = {'numWarps': self.launch['num_warps'], 'numStages': self.launch['num_stages']}
-        if 'paired' in self.launch:
-            launch['paired'] = self.launch['paired']
+        for key in ('paired', 'kernel'):
+            if key in self.launch:
+                launch[key] = self.launch[key]
         report = {'arms': [], 'referenceCheck': checks, 'launch': launch, **self.report_extras()}
         for index, spec in enumerate(specs):
             entry = {'id': spec['id'], 'heads': heads[spec['id']]}
@@ -167,8 +186,13 @@ class PrefillPhase(Phase):
         torch, group = self.torch, self.hq // self.hkv
         anchor = spec.get('anchor')
         if anchor is None:
-            return lambda: prefill(self.q, self.k, self.v, out, spec['factor'], self.block_m, self.block_n, counts=counts,
-                                   **self.launch)
+            warps, stages = self.launch['num_warps'], self.launch['num_stages']
+            if self.launch['kernel'] == 'gluon':
+                # imported here: an older Triton without Gluon still runs the Triton kernel
+                from kernels.gpu.prefill_gluon import prefill_gluon
+                return lambda: prefill_gluon(self.q, self.k, self.v, out, spec['factor'], warps, stages, counts=counts)
+            return lambda: prefill(self.q, self.k, self.v, out, spec['factor'], self.block_m, self.block_n, warps, stages,
+                                   counts=counts)
         from torch.nn.attention import SDPBackend, sdpa_kernel
         sdpa = torch.nn.functional.scaled_dot_product_attention
         if anchor == 'sdpa-flash':

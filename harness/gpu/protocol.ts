@@ -83,6 +83,8 @@ export interface KernelLaunch {
   numStages: number;
   /** Decode: two KV tiles per iteration with predicated V loads. */
   paired?: boolean;
+  /** Prefill: `gluon` (hand-pipelined wgmma, kernels/gpu/prefill_gluon.py) or `triton` (kernels/gpu/prefill.py). */
+  kernel?: 'triton' | 'gluon';
 }
 
 export interface TimeParams {

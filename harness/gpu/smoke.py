@@ -21,7 +21,8 @@ def main():
     parser.add_argument('--prefill-factors', default='100')
     parser.add_argument('--decode-factors', default='150')
     parser.add_argument('--batches', default='32', help='decode batch sizes, comma-separated')
-    parser.add_argument('--prefill-configs', default='128x128x8x3', help='BLOCK_M x BLOCK_N x warps x stages, comma-separated')
+    parser.add_argument('--prefill-configs', default='128x128x8x3',
+                        help='BLOCK_M x BLOCK_N x warps x stages[G = the Gluon kernel], comma-separated')
     parser.add_argument('--decode-configs', default='64x1x4x2P', help='BLOCK_N x partitions x warps x stages[P = paired tiles], comma-separated')
     parser.add_argument('--iterations', type=int, default=10)
     parser.add_argument('--no-anchors', action='store_true')
@@ -39,9 +40,11 @@ def main():
             arms += [{'id': f'skip@{f}', 'factor': float(f)} for f in factors.split(',')]
             if not args.no_anchors:
                 arms += [{'id': a, 'anchor': a} for a in (['sdpa-flash', 'sdpa-cudnn'] if phase == 'prefill' else ['sdpa-flash'])]
-            a, b, warps, stages = (int(x) for x in config.rstrip('P').split('x'))
+            a, b, warps, stages = (int(x) for x in config.rstrip('PG').split('x'))
             tiles = {'blockM': a, 'blockN': b} if phase == 'prefill' else {'blockN': a, 'partitions': b}
             tiles.update({'numWarps': warps, 'numStages': stages})
+            if phase == 'prefill':
+                tiles['kernel'] = 'gluon' if config.endswith('G') else 'triton'
             if phase == 'decode':
                 tiles['paired'] = config.endswith('P')  # two tiles per iteration, V loads predicated (the default)
             label = f'{phase}[{config}{"" if phase == "prefill" else f" B={batch}"}]'

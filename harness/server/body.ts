@@ -30,12 +30,11 @@ export interface PreparedRequest {
 const ENDPOINT_PATHS = { completions: '/v1/completions', chat: '/v1/chat/completions' } as const;
 
 export function prepareRequest(spec: RequestSpec, options: PrepareOptions): PreparedRequest {
-  const url = parseBaseUrl(options.baseUrl);
-  const prefix = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const { origin, prefix } = baseUrlParts(options.baseUrl);
   const endpointPath = ENDPOINT_PATHS[spec.endpoint];
   if (endpointPath === undefined) throw invalid(ErrorCodes.CONFIG, 'endpoint', "'completions' | 'chat'", spec.endpoint);
   return {
-    origin: url.origin,
+    origin,
     path: prefix + endpointPath,
     headers: requestHeaders(options),
     body: Buffer.from(JSON.stringify(requestBody(spec)), 'utf8'),
@@ -91,6 +90,17 @@ function requestHeaders(options: PrepareOptions): Record<string, string> {
   }
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   return headers;
+}
+
+/** The last base URL parsed: a run sends every request to one URL, and a burst of 1000 concurrent starts would
+ * otherwise parse it 1000 times inside the send burst. One entry, so it cannot grow. */
+let lastBaseUrl: { baseUrl: string; origin: string; prefix: string } | undefined;
+
+function baseUrlParts(baseUrl: string): { origin: string; prefix: string } {
+  if (lastBaseUrl?.baseUrl === baseUrl) return lastBaseUrl;
+  const url = parseBaseUrl(baseUrl);
+  lastBaseUrl = { baseUrl, origin: url.origin, prefix: url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '') };
+  return lastBaseUrl;
 }
 
 function parseBaseUrl(baseUrl: string): URL {

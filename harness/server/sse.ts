@@ -11,8 +11,12 @@
  *   dropping it: a final usage chunk must not be lost because the server skipped the trailing newline.
  */
 
+import { isAscii } from 'node:buffer';
+
 const LF = 0x0a;
 const CR = 0x0d;
+/** Reused for every streaming decode: an options literal per call would be one more allocation per chunk. */
+const STREAM = { stream: true } as const;
 
 /** Lines longer than this are dropped (and counted malformed) so a server that never sends a newline cannot make the
  * parser buffer the whole body. 1 Mi characters is far above any real chunk (a chunk with full logprobs is ~10 KB). */
@@ -38,9 +42,16 @@ export interface SseParserOptions {
 }
 
 export class SseParser {
-  /** Streaming decoder: a UTF-8 character split across two chunks is held back until its last byte arrives. It also
-   * drops a leading byte-order mark, as the spec requires. Invalid bytes become U+FFFD rather than failing. */
-  private readonly decoder = new TextDecoder('utf-8');
+  /** Streaming decoder: a UTF-8 character split across two chunks is held back until its last byte arrives. Invalid
+   * bytes become U+FFFD rather than failing. It keeps a leading byte-order mark (ignoreBOM): scan() drops it, so
+   * that the ASCII fast path in decode() and the decoder agree on where the stream starts. Created on the first
+   * non-ASCII chunk only: most streams never need it, and it is a native object per request. */
+  private decoder: InstanceType<typeof TextDecoder> | undefined;
+  /** The decoder holds no partial character (the last chunk it saw ended with an ASCII byte, or it saw none): an
+   * all-ASCII chunk may then bypass it, with the same result. */
+  private decoderClean = true;
+  /** Some text has been scanned: a U+FEFF from now on is content, not a byte-order mark. */
+  private started = false;
   private readonly maxLineLength: number;
   /** The current line, not yet terminated. */
   private line = '';
@@ -48,7 +59,9 @@ export class SseParser {
   private discarding = false;
   /** The previous chunk ended with CR: an LF opening the next chunk ends that same line (CRLF split in two). */
   private afterCR = false;
-  private dataLines: string[] = [];
+  /** The current event's data lines joined with '\n' so far; undefined before its first data line. A string rather
+   * than an array of lines: one allocation less per event in the common one-line case. */
+  private data: string | undefined;
   private eventType = '';
   private lastEventId = '';
   private malformed = 0;
@@ -68,36 +81,78 @@ export class SseParser {
     return this.lastMalformed;
   }
 
+  /** Where completed events go during feed()/finish(). */
+  private sink: ((event: SseEvent) => void) | undefined;
+
   /** Feeds one chunk of the body; returns the events it completed (often none, sometimes several). */
   push(chunk: Uint8Array): SseEvent[] {
     const out: SseEvent[] = [];
-    this.scan(this.decoder.decode(chunk, { stream: true }), out);
+    this.feed(chunk, (event) => out.push(event));
     return out;
   }
 
   /** The body ended: flushes the decoder, the last unterminated line and an unterminated event. */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
-    this.scan(this.decoder.decode(), out);
-    if (this.line.length > 0 || this.discarding) this.takeLine(out);
-    this.dispatch(out);
-    this.afterCR = false;
+    this.finish((event) => out.push(event));
     return out;
   }
 
+  /** push() without the array: each completed event is handed to `onEvent` as it completes. The per-chunk path of
+   * a live request uses this with one pre-bound callback, so a chunk allocates no result array. */
+  feed(chunk: Uint8Array, onEvent: (event: SseEvent) => void): void {
+    this.sink = onEvent;
+    this.scan(this.decode(chunk));
+  }
+
+  /** end() without the array. */
+  finish(onEvent: (event: SseEvent) => void): void {
+    this.sink = onEvent;
+    this.scan(this.decodeRest());
+    if (this.line.length > 0 || this.discarding) this.takeLine();
+    this.dispatch();
+    this.afterCR = false;
+  }
+
+  /**
+   * Decodes one chunk. SSE from an LLM server is nearly always ASCII (JSON escapes most non-ASCII text), and for an
+   * ASCII chunk, when no partial character is pending, latin1 gives exactly what UTF-8 decoding gives at a fraction of
+   * TextDecoder's per-call cost. Anything else goes through the streaming decoder.
+   */
+  private decode(chunk: Uint8Array): string {
+    const n = chunk.byteLength;
+    if (n === 0) return '';
+    if (this.decoderClean && Buffer.isBuffer(chunk) && isAscii(chunk)) return chunk.toString('latin1');
+    this.decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
+    const text = this.decoder.decode(chunk, STREAM);
+    this.decoderClean = chunk[n - 1] < 0x80;
+    return text;
+  }
+
+  private decodeRest(): string {
+    if (this.decoderClean || this.decoder === undefined) return '';
+    this.decoderClean = true;
+    return this.decoder.decode();
+  }
+
   /** Splits decoded text at CRLF, LF or CR; only the unterminated tail is kept. */
-  private scan(text: string, out: SseEvent[]): void {
+  private scan(text: string): void {
     let start = 0;
+    // the spec drops one byte-order mark at the very start of the stream
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) start = 1;
+    }
     // decode() may return '' (half a character): keep afterCR until real text shows whether an LF follows.
-    if (this.afterCR && text.length > 0) {
-      if (text.charCodeAt(0) === LF) start = 1;
+    if (this.afterCR && text.length > start) {
+      if (text.charCodeAt(start) === LF) start += 1;
       this.afterCR = false;
     }
     for (let i = start; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c !== LF && c !== CR) continue;
       this.append(text, start, i);
-      this.takeLine(out);
+      this.takeLine();
       if (c === CR) {
         if (i + 1 === text.length) this.afterCR = true;
         else if (text.charCodeAt(i + 1) === LF) i++;
@@ -118,19 +173,19 @@ export class SseParser {
     this.line += text.slice(from, to);
   }
 
-  private takeLine(out: SseEvent[]): void {
+  private takeLine(): void {
     const line = this.line;
     this.line = '';
     if (this.discarding) {
       this.discarding = false; // already counted when it overflowed
       return;
     }
-    this.processLine(line, out);
+    this.processLine(line);
   }
 
-  private processLine(line: string, out: SseEvent[]): void {
+  private processLine(line: string): void {
     if (line.length === 0) {
-      this.dispatch(out);
+      this.dispatch();
       return;
     }
     if (line.charCodeAt(0) === 0x3a /* ':' */) return; // comment, e.g. a keep-alive ": ping"
@@ -140,7 +195,7 @@ export class SseParser {
     if (value.charCodeAt(0) === 0x20 /* ' ' */) value = value.slice(1);
     switch (field) {
       case 'data':
-        this.dataLines.push(value);
+        this.data = this.data === undefined ? value : `${this.data}\n${value}`;
         return;
       case 'event':
         this.eventType = value;
@@ -158,14 +213,15 @@ export class SseParser {
     }
   }
 
-  private dispatch(out: SseEvent[]): void {
-    if (this.dataLines.length > 0) {
-      const data = this.dataLines.join('\n');
-      out.push({ event: this.eventType || 'message', data, id: this.lastEventId, done: data.trim() === '[DONE]' });
-    }
-    // the spec resets the event type even when there was no data to dispatch
-    this.dataLines = [];
+  private dispatch(): void {
+    const data = this.data;
+    // the spec resets the data and the event type even when there was no data to dispatch
+    this.data = undefined;
+    const event = this.eventType || 'message';
     this.eventType = '';
+    if (data !== undefined) {
+      this.sink?.({ event, data, id: this.lastEventId, done: data.trim() === '[DONE]' });
+    }
   }
 
   private noteMalformed(line: string): void {

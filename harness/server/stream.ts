@@ -34,15 +34,23 @@ export class StreamAccumulator {
     this.keepText = options.keepText ?? false;
   }
 
+  /** Arrival time of the chunk being parsed, for onEvent. */
+  private t = 0;
+  /** Bound once: the parser hands events straight here, with no array per chunk (per-event allocations are what
+   * drives the scavenges that stall the client's loop with 1000 streams). */
+  private readonly onEvent = (event: SseEvent): void => this.take(event, this.t);
+
   /** One body chunk that arrived at time t. */
   push(chunk: Uint8Array, t: number): void {
     this.bytes += chunk.byteLength;
-    for (const event of this.parser.push(chunk)) this.take(event, t);
+    this.t = t;
+    this.parser.feed(chunk, this.onEvent);
   }
 
   /** The body ended at time t. */
   end(t: number): void {
-    for (const event of this.parser.end()) this.take(event, t);
+    this.t = t;
+    this.parser.finish(this.onEvent);
   }
 
   /** Malformed SSE lines plus data events that were not JSON objects. */

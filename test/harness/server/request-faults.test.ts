@@ -2,6 +2,7 @@
  * Fault injection: every way a request can go wrong ends as a record (status 'failed' with a reason, or 'ok' when the
  * stream still delivered), never as an exception, and keeps the timings it got before the fault.
  */
+import { getEventListeners } from 'node:events';
 import type http from 'node:http';
 import { Agent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -154,6 +155,22 @@ describe('broken streams', () => {
     expect(r.message).toContain('within 200 ms');
   });
 
+  it('gaps shorter than the idle timeout never trip it, however long the stream runs in total', async () => {
+    // the idle timer re-arms itself for the time left since the last bytes instead of being refreshed per chunk
+    const url = await serve(async (_req, res) => {
+      sseHead(res);
+      for (const event of COMPLETIONS) {
+        res.write(event);
+        await sleep(40);
+      }
+      res.end();
+    });
+    const started = performance.now();
+    const r = await send(url, { idleTimeoutMs: 100 });
+    expect(performance.now() - started).toBeGreaterThan(300); // several idle limits in all
+    expect(r.status).toBe('ok');
+  });
+
   it('missing usage: N_out is counted from the events', async () => {
     const textOnly = COMPLETIONS.slice(0, 3);
     const url = await serve(async (_req, res) => {
@@ -224,6 +241,31 @@ describe('aborts and connections', () => {
     const r = failed(await send(url, { signal: controller.signal }));
     expect(r.reason).toBe('aborted');
     expect(r.tokenTimes.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('one signal shared by many requests: aborting it fails every one in flight, and settled requests leave no listener behind', async () => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const url = await serve(async (_req, res) => {
+      sseHead(res);
+      await writeEvents(res, COMPLETIONS.slice(0, 1)); // then silence until aborted
+    });
+    const quick = await serve(async (_req, res) => {
+      sseHead(res);
+      await writeEvents(res, COMPLETIONS);
+      res.end();
+    });
+    // requests that finish before the abort unregister; the signal ends up with no listener of ours
+    const done = await Promise.all(Array.from({ length: 5 }, () => send(quick, { signal })));
+    expect(done.every((r) => r.status === 'ok')).toBe(true);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    const pending = Array.from({ length: 20 }, () => send(url, { signal }));
+    await sleep(100);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1); // one for all 20
+    controller.abort();
+    const records = await Promise.all(pending);
+    expect(records.map((r) => (r.status === 'failed' ? r.reason : r.status))).toEqual(Array(20).fill('aborted'));
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('an already aborted signal sends nothing', async () => {

@@ -139,3 +139,52 @@ describe('SseParser framing', () => {
     expect(parser.malformedLines).toBe(1);
   });
 });
+
+describe('SseParser on Buffer chunks (the ASCII fast path bypasses the decoder)', () => {
+  /** The same cuts fed as Buffers, which is what undici hands over. */
+  const asBuffers = (bytes: Uint8Array, cuts: number[], parser = new SseParser()) =>
+    parseCuts(Buffer.from(bytes), cuts, parser);
+
+  it('gives the same events as Uint8Array chunks for the captured streams, however cut', () => {
+    for (const name of ['completions-stream.sse', 'chat-stream.sse']) {
+      const bytes = readFixture(name);
+      const reference = whole(new Uint8Array(bytes));
+      expect(asBuffers(bytes, [])).toEqual(reference);
+      for (let seed = 1; seed <= 20; seed++) expect(asBuffers(bytes, randomCuts(bytes.length, seed))).toEqual(reference);
+    }
+  });
+
+  it('decodes a UTF-8 character split at every byte boundary, with ASCII chunks around it', () => {
+    const bytes = enc.encode('data: ab\n\ndata: café 😀 ok\n\ndata: z\n\n');
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(asBuffers(bytes, [cut]).map((e) => e.data), `cut at byte ${cut}`).toEqual(['ab', 'café 😀 ok', 'z']);
+    }
+  });
+
+  it('an ASCII chunk after a chunk that ended mid-character still ends that character as U+FFFD', () => {
+    // 0xc3 opens a 2-byte character that never completes; the decoder, not the fast path, must see the next chunk
+    const parser = new SseParser();
+    const events = [
+      ...parser.push(Buffer.from([...enc.encode('data: a'), 0xc3])),
+      ...parser.push(Buffer.from('b\n\n', 'latin1')),
+      ...parser.end(),
+    ];
+    expect(events.map((e) => e.data)).toEqual(['a\ufffdb']);
+  });
+
+  it('drops a leading byte-order mark, split or not, but keeps a U+FEFF later in the stream', () => {
+    const bom = [0xef, 0xbb, 0xbf];
+    const bytes = new Uint8Array([...bom, ...enc.encode('data: a\n\ndata: '), ...bom, ...enc.encode('b\n\n')]);
+    for (const cuts of [[], [1], [2], [3], [1, 2], [12]]) {
+      expect(asBuffers(bytes, cuts).map((e) => e.data)).toEqual(['a', '\ufeffb']);
+    }
+    // an ASCII start means a later BOM-looking sequence is content
+    expect(asBuffers(new Uint8Array([...enc.encode('data: x'), ...bom, ...enc.encode('\n\n')]), [7])[0].data).toBe(
+      'x\ufeff',
+    );
+  });
+
+  it('flushes a character left incomplete at the end of the stream as U+FFFD', () => {
+    expect(asBuffers(new Uint8Array([...enc.encode('data: a'), 0xe2, 0x82]), [])[0].data).toBe('a\ufffd');
+  });
+});

@@ -1,0 +1,249 @@
+"""
+Causal prefill attention for Hopper in Gluon (Triton's explicit-layout dialect): the same algorithm, semantics and
+counters as prefill.py, with the wgmma pipelining written out by hand so that a data-dependent skip does not
+serialise the tensor cores.
+
+Why a second kernel: in prefill.py the skip `if` around P·V makes Triton 3.6 issue that wgmma synchronously, so the
+next tile's Q·K^T no longer overlaps this tile's softmax and P·V, and the skip kernel at zero sparsity costs 1.4x
+its dense twin (docs/gpu-results.md). Here every wgmma is issued asynchronously and waited explicitly. Gluon 3.6
+cannot carry a pending wgmma result across an `if`, so each branch of the skip test issues and waits its own:
+
+    iteration j (scores, row max and test of tile j already computed):
+      kept:    issue S_{j+1} = Q·K_{j+1}^T; exp2 and row sum of tile j; rescale; issue P·V_j;
+               wait S_{j+1}; row max and test of tile j+1 (while P·V_j runs); wait P·V_j
+      skipped: S_{j+1} (synchronous); row max and test of tile j+1
+      TMA: K_{j+STAGES}, V_{j+STAGES} into slot j (free: S_j and P·V_j are complete)
+
+A group wait counts outstanding wgmma groups in issue order: S_{j+1} was issued before P·V_j, so waiting with 1
+outstanding returns S_{j+1} while P·V_j still runs. The mask is applied to the diagonal tile only (the last
+iteration is peeled), and query tiles run heaviest first. What still costs: the test's max over the tile's 128 rows
+crosses both warpgroups (shared memory and a CTA barrier), which keeps them in lockstep; on an H100 at 32K the skip
+kernel with nothing skipped is ~11% slower than its dense twin, ~7% of it that reduction.
+
+Semantics are those of prefill.py (DESIGN §1): a KV tile is skipped iff every row's local_max - running_max <
+log2(lambda); the test's running max advances on skipped tiles too; the first tile is never skipped. Scope: head_dim
+128, BLOCK_M = BLOCK_N = 128 (one wgmma N for scores and output), sequence length a multiple of 128 (TMA tiles never
+cross a head); `supported()` says so and the caller falls back to prefill.py otherwise. Dense is SKIP=False.
+Pure compute: no timing, no I/O.
+"""
+import math
+
+import triton
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (
+    fence_async_shared,
+    mbarrier,
+    tma,
+    warpgroup_mma,
+    warpgroup_mma_wait,
+)
+from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
+
+from kernels.gpu.prefill import LOG2E, log2_threshold
+
+BLOCK = 128
+HEAD_DIM = 128
+STAGES = 3
+
+
+def supported(seq_len, head_dim, block_m, block_n):
+    return head_dim == HEAD_DIM and block_m == BLOCK and block_n == BLOCK and seq_len % BLOCK == 0
+
+
+@gluon.jit
+def _load(desc, row, bars, smem, t, STAGES: gl.constexpr):
+    slot = t % STAGES
+    mbarrier.expect(bars.index(slot), desc.block_type.nbytes)
+    tma.async_copy_global_to_shared(desc, [row + t * desc.block_type.shape[0], 0], bars.index(slot), smem.index(slot))
+
+
+@gluon.jit
+def _wait(bars, t, STAGES: gl.constexpr):
+    mbarrier.wait(bars.index(t % STAGES), (t // STAGES) & 1)
+
+
+@gluon.jit
+def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.constexpr, SKIP: gl.constexpr,
+            DIAGONAL: gl.constexpr):
+    """Scores of one tile in the log2 domain (causal mask on the diagonal tile only), row max, and the skip test."""
+    qk = s * qk_scale
+    if DIAGONAL:
+        causal = gl.expand_dims(gl.arange(0, s.shape[1], layout=cols), 0) <= \
+            gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1)
+        qk = gl.where(causal, qk, float('-inf'))
+    m_local = gl.max(qk, axis=1)
+    keep = True
+    if SKIP:
+        # every row must be below the threshold; the first tile gives +inf (running max -inf), never skipped
+        keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
+        m_test = gl.maximum(m_test, m_local)
+    return qk, m_local, m_test, keep
+
+
+@gluon.jit
+def _absorb(qk, m_local, m_i, l_i, acc):
+    """Online softmax up to P·V: P in bf16 for the wgmma, the rescaled accumulator, the new max and sum."""
+    m_new = gl.maximum(m_i, m_local)
+    p = gl.exp2(qk - gl.expand_dims(m_new, 1))
+    alpha = gl.exp2(m_i - m_new)
+    l_i = l_i * alpha + gl.sum(p, axis=1)
+    return p.to(gl.bfloat16), acc * gl.expand_dims(alpha, 1), m_new, l_i
+
+
+@gluon.jit
+def _step(j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+          q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
+          zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
+          STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr):
+    """Absorbs tile j and computes tile j+1's scores and test (the schedule in the module docstring)."""
+    _wait(k_bars, j + 1, STAGES)
+    k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
+    if keep:
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc)
+        _wait(v_bars, j, STAGES)
+        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+        s = warpgroup_mma_wait(1, deps=(s_next,))
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT)
+        acc = warpgroup_mma_wait(0, deps=(pv,))
+    else:
+        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
+        # V_j is never read, but its barrier phase must be consumed before the slot is loaded again
+        _wait(v_bars, j, STAGES)
+        if COUNT:
+            n_skip += 1
+            n_skip_pairs += zero.shape[0] * zero.shape[1]
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT)
+    # S_j and P·V_j are complete: slot j takes the tile STAGES ahead.
+    if j + STAGES < n_tiles:
+        _load(k_desc, kv_row, k_bars, k_smem, j + STAGES, STAGES)
+        _load(v_desc, kv_row, v_bars, v_smem, j + STAGES, STAGES)
+    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+
+
+@gluon.jit
+def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_lambda, seq_len,
+                         GROUP: gl.constexpr, STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr,
+                         num_warps: gl.constexpr):
+    BLOCK_M: gl.constexpr = q_desc.block_type.shape[0]
+    BLOCK_N: gl.constexpr = k_desc.block_type.shape[0]
+    D: gl.constexpr = q_desc.block_type.shape[1]
+    gl.static_assert(BLOCK_M == BLOCK_N)
+    gl.static_assert(BLOCK_N == D)
+    # Heaviest query tiles (most KV tiles under the causal mask) first, so the tail of the grid is short ones.
+    n_m = gl.num_programs(0)
+    start_m = n_m - 1 - gl.program_id(0)
+    head = gl.program_id(1)
+    q_row = head * seq_len + start_m * BLOCK_M
+    kv_row = (head // GROUP) * seq_len
+    n_tiles = start_m + 1
+
+    # Scores and output share one wgmma layout (BLOCK_N == D): row vectors need no conversion between them.
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                  instr_shape=[16, BLOCK_N, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    rows: gl.constexpr = gl.SliceLayout(1, mma)
+    cols: gl.constexpr = gl.SliceLayout(0, mma)
+
+    q_smem = gl.allocate_shared_memory(q_desc.dtype, q_desc.block_type.shape, q_desc.layout)
+    k_smem = gl.allocate_shared_memory(k_desc.dtype, [STAGES] + k_desc.block_type.shape, k_desc.layout)
+    v_smem = gl.allocate_shared_memory(v_desc.dtype, [STAGES] + v_desc.block_type.shape, v_desc.layout)
+    q_bar = gl.allocate_shared_memory(gl.int64, [1], mbarrier.MBarrierLayout())
+    k_bars = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    v_bars = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    mbarrier.init(q_bar, count=1)
+    for i in gl.static_range(STAGES):
+        mbarrier.init(k_bars.index(i), count=1)
+        mbarrier.init(v_bars.index(i), count=1)
+
+    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
+    tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
+    for t in gl.static_range(STAGES):
+        if t < n_tiles:
+            _load(k_desc, kv_row, k_bars, k_smem, t, STAGES)
+            _load(v_desc, kv_row, v_bars, v_smem, t, STAGES)
+
+    zero = gl.zeros([BLOCK_M, BLOCK_N], gl.float32, layout=mma)
+    acc = gl.zeros([BLOCK_M, D], gl.float32, layout=mma)
+    m_i = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
+    m_test = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
+    l_i = gl.zeros([BLOCK_M], gl.float32, layout=rows)
+    n_skip = gl.to_tensor(0)
+    n_skip_pairs = gl.to_tensor(0)
+
+    mbarrier.wait(q_bar, 0)
+    _wait(k_bars, 0, STAGES)
+    s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False)
+    if n_tiles == 1:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, True)
+    else:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, False)
+
+    # Iteration j absorbs tile j (its scores and test are ready) and computes tile j+1's; the last iteration's next
+    # tile is the diagonal, the only one that needs the causal mask.
+    for j in range(0, n_tiles - 2):
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _step(
+            j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+            q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False)
+    if n_tiles >= 2:
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _step(
+            n_tiles - 2, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+            q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True)
+
+    # The last (diagonal) tile.
+    last = n_tiles - 1
+    if keep:
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc)
+        _wait(v_bars, last, STAGES)
+        acc = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(last % STAGES), acc)
+    else:
+        _wait(v_bars, last, STAGES)  # no TMA may still be writing when the program exits
+        if COUNT:
+            n_skip += 1
+            n_skip_pairs += BLOCK_M * (BLOCK_M + 1) // 2
+
+    l_i = gl.where(l_i > 0, l_i, 1.0)
+    out = acc / gl.expand_dims(l_i, 1)
+    # Q is no longer read: its buffer stages the output for the TMA store.
+    q_smem.store(out.to(o_desc.dtype))
+    fence_async_shared()
+    tma.async_copy_shared_to_global(o_desc, [q_row, 0], q_smem)
+    tma.store_wait(0)
+    mbarrier.invalidate(q_bar)
+    for i in gl.static_range(STAGES):
+        mbarrier.invalidate(k_bars.index(i))
+        mbarrier.invalidate(v_bars.index(i))
+    if COUNT:
+        base = Counts + (head * n_m + start_m) * 3
+        gl.store(base, n_tiles)
+        gl.store(base + 1, n_skip)
+        gl.store(base + 2, n_skip_pairs)
+
+
+def _descriptor(t, block):
+    flat = t.reshape(-1, t.shape[-1])
+    layout = gl.NVMMASharedLayout.get_default_for([block, t.shape[-1]], gl.bfloat16)
+    return TensorDescriptor(flat, list(flat.shape), list(flat.stride()), [block, t.shape[-1]], layout)
+
+
+def prefill_gluon(q, k, v, out, factor, num_warps=8, stages=STAGES, counts=None):
+    """
+    Same contract as prefill.prefill: q [Hq, L, D], k/v [Hkv, L, D] bf16 contiguous; out like q; factor 0 = dense.
+    counts: int32 [Hq, L / 128, 3] (visited tiles, skipped tiles, skipped causal pairs) per program.
+    """
+    hq, seq_len, head_dim = q.shape
+    if not supported(seq_len, head_dim, BLOCK, BLOCK):
+        raise ValueError(f'prefill_gluon needs head_dim {HEAD_DIM} and L a multiple of {BLOCK} (got {head_dim}, {seq_len})')
+    for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
+        if not t.is_contiguous():
+            raise ValueError(f'prefill_gluon needs contiguous tensors ({name} is not)')
+    grid = (seq_len // BLOCK, hq)
+    prefill_gluon_kernel[grid](
+        _descriptor(q, BLOCK), _descriptor(k, BLOCK), _descriptor(v, BLOCK), _descriptor(out, BLOCK),
+        counts if counts is not None else out,
+        (1.0 / math.sqrt(head_dim)) * LOG2E, log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len,
+        GROUP=hq // k.shape[0], STAGES=stages, SKIP=factor > 0, COUNT=counts is not None, num_warps=num_warps)
+    return out
