@@ -126,8 +126,13 @@ export function gpuFacts(result: ResultFile): [label: string, value: string][] {
     const launch = result.cells.flatMap((c) => (c.kind === 'kernel' && c.phase === phase && c.launch ? [c.launch] : []))[0];
     if (!launch) continue;
     const loop = launch.paired === undefined ? '' : launch.paired ? ', two KV tiles per iteration (predicated V loads)' : ', one KV tile per iteration (V loaded under the skip branch)';
-    const kernel = launch.kernel === 'gluon' ? 'Gluon' : 'Triton';
-    const issue = launch.kernel === 'gluon' ? ', wgmma issued and waited by hand' : '';
+    const kernel = launch.kernel?.startsWith('gluon') ? 'Gluon' : 'Triton';
+    const issue =
+      launch.kernel === 'gluon-ws'
+        ? ' (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding their own 64-row tiles)'
+        : launch.kernel === 'gluon'
+          ? ', wgmma issued and waited by hand'
+          : '';
     facts.push([`${kernel} ${phase}`, `${launch.numWarps} warps, ${launch.numStages} pipeline stages${loop}${issue}`]);
   }
   const c = result.environment.gpuCeilings;

@@ -367,7 +367,7 @@ export interface KernelCell extends CellBase {
   /** GPU backend: this arm's output against the float32 reference, checked once before timing. */
   referenceCheck?: ReferenceCheck;
   /** GPU backend: the Triton launch options the kernel arms ran with. */
-  launch?: { numWarps: number; numStages: number; paired?: boolean; kernel?: 'triton' | 'gluon' };
+  launch?: { numWarps: number; numStages: number; paired?: boolean; kernel?: 'triton' | 'gluon' | 'gluon-ws' };
 }
 
 /** One request to a server, as measured by the client (DESIGN §2); a failed request is a row too. */

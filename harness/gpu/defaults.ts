@@ -2,8 +2,8 @@
  * Defaults of the GPU backend (`skipbench kernel --backend gpu`), in one place. They replace the CPU defaults
  * (harness/kernel/defaults.ts) for every field the user did not set: a GPU is fast enough for long contexts and a
  * realistic shape (Llama-3-8B-like: 32 query heads, 8 KV heads), and CUDA-event times are precise enough for one call
- * per sample. Tiles, partitions and batch were chosen by the sweeps in docs/gpu-results.md (H100): 128x128 prefill
- * tiles give the fastest dense twin; one split-KV partition keeps the sink tile in every partition's running max (16
+ * per sample. Tiles, partitions and batch were chosen by the sweeps in docs/gpu-results.md (H100): 64x128 prefill
+ * tiles run the warp-specialised Gluon kernel, the fastest dense twin and skip; one split-KV partition keeps the sink tile in every partition's running max (16
  * partitions skipped under 3% of the tiles), and batch 32 fills the GPU without splits. The three skip arms land near
  * 30%, 50% and 70% tile sparsity on the default head mix in each phase.
  */
@@ -17,13 +17,13 @@ export const GPU_HEAD_MIX = Array.from({ length: 4 }, () => DEFAULT_HEAD_MIX).jo
 export const GPU_DEFAULTS = {
   contexts: [32768, 65536, 131072],
   phases: ['prefill', 'decode'] as Phase[],
-  prefillFactors: [30, 150, 3000],
+  prefillFactors: [20, 80, 1000],
   decodeFactors: [15, 50, 200],
   numQueryHeads: 32,
   numKvHeads: 8,
   headDim: 128 as const,
   headMix: GPU_HEAD_MIX,
-  blockM: 128,
+  blockM: 64,
   blockN: 128,
   decodeBlockN: 64,
   partitions: 1 as number | 'auto',

@@ -80,18 +80,35 @@ def launch_options(request, warps, stages):
         'num_stages': field(request, 'tiles.numStages', lambda v: v is None or is_int(1, 6)(v), 'an integer in [1, 6]') or stages,
     }
     if request.get('phase') == 'prefill':
-        kernel = field(request, 'tiles.kernel', lambda v: v is None or v in ('triton', 'gluon'), 'triton | gluon')
+        kernel = field(request, 'tiles.kernel', lambda v: v is None or v in ('triton', 'gluon', 'gluon-ws'),
+                       'triton | gluon | gluon-ws')
         gluon = gluon_prefill_supported(request)
+        if kernel == 'gluon-ws' and not gluon_ws_supported(request):
+            raise RequestError('tiles.kernel gluon-ws needs Triton with Gluon, headDim 128, 64x128 tiles and a context '
+                               'that is a multiple of 128')
         if kernel == 'gluon' and not gluon:
-            raise RequestError('tiles.kernel gluon needs Triton with Gluon, headDim 128, 128x128 tiles and a context '
-                               'that is a multiple of 128 (use triton)')
-        # H100, 128K (docs/gpu-results.md): Gluon dense 1.31x faster than Triton's, skip at ~50% 1.17x vs 1.07x
-        options['kernel'] = kernel or ('gluon' if gluon else 'triton')
+            raise RequestError('tiles.kernel gluon needs Triton with Gluon, headDim 128, 64x64 or 128x128 tiles and a '
+                               'context that is a multiple of the tile (use triton)')
+        # H100 (docs/gpu-results.md): the Gluon kernels' dense twins are 1.3-1.4x faster than Triton's, and their skip
+        # arms keep the overlap that Triton loses under the skip branch
+        options['kernel'] = kernel or ('gluon-ws' if gluon_ws_supported(request) else 'gluon' if gluon else 'triton')
+        if options['kernel'] == 'gluon-ws':
+            options['num_warps'] = 9  # fixed by the kernel: two consumer warpgroups and one TMA producer warp
     if request.get('phase') == 'decode':
         # Two tiles per iteration with predicated V loads: 1.32x instead of 1.22x at 49% sparsity (H100, 128K, B=32).
         paired = field(request, 'tiles.paired', lambda v: v is None or isinstance(v, bool), 'true | false')
         options['paired'] = True if paired is None else paired
     return options
+
+
+def gluon_ws_supported(request):
+    try:
+        from kernels.gpu.prefill_ws import supported
+    except ImportError:  # a Triton without Gluon's Hopper API
+        return False
+    tiles = request.get('tiles') or {}
+    return supported(request.get('context'), (request.get('shape') or {}).get('headDim'), tiles.get('blockM'),
+                     tiles.get('blockN'))
 
 
 def gluon_prefill_supported(request):
@@ -187,10 +204,14 @@ class PrefillPhase(Phase):
         anchor = spec.get('anchor')
         if anchor is None:
             warps, stages = self.launch['num_warps'], self.launch['num_stages']
+            if self.launch['kernel'] == 'gluon-ws':
+                from kernels.gpu.prefill_ws import prefill_ws
+                return lambda: prefill_ws(self.q, self.k, self.v, out, spec['factor'], stages, counts=counts)
             if self.launch['kernel'] == 'gluon':
                 # imported here: an older Triton without Gluon still runs the Triton kernel
                 from kernels.gpu.prefill_gluon import prefill_gluon
-                return lambda: prefill_gluon(self.q, self.k, self.v, out, spec['factor'], warps, stages, counts=counts)
+                return lambda: prefill_gluon(self.q, self.k, self.v, out, spec['factor'], self.block_m, warps, stages,
+                                             counts=counts)
             return lambda: prefill(self.q, self.k, self.v, out, spec['factor'], self.block_m, self.block_n, warps, stages,
                                    counts=counts)
         from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -223,7 +244,9 @@ class PrefillPhase(Phase):
         sums = counts.sum(dim=1).tolist()
         pairs = L * (L + 1) // 2
         dense_flops = 4 * d * pairs
-        kv_keys = sum(min(L, -(-min((m + 1) * bm, L) // bn) * bn) for m in range(-(-L // bm)))
+        # K/V tiles are loaded once per program: the warp-specialised kernel's two 64-row consumers share theirs
+        rows = 2 * bm if self.launch['kernel'] == 'gluon-ws' else bm
+        kv_keys = sum(min(L, -(-min((m + 1) * rows, L) // bn) * bn) for m in range(-(-L // rows)))
         dense_bytes = 2 * kv_keys * d * BF16_BYTES + 2 * L * d * BF16_BYTES
         return [counters(visited, skipped, dense_flops - 2 * d * skipped_pairs, dense_flops, dense_bytes, dense_bytes)
                 for visited, skipped, skipped_pairs in sums]

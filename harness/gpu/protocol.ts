@@ -83,8 +83,9 @@ export interface KernelLaunch {
   numStages: number;
   /** Decode: two KV tiles per iteration with predicated V loads. */
   paired?: boolean;
-  /** Prefill: `gluon` (hand-pipelined wgmma, kernels/gpu/prefill_gluon.py) or `triton` (kernels/gpu/prefill.py). */
-  kernel?: 'triton' | 'gluon';
+  /** Prefill: `gluon-ws` (warp-specialised, kernels/gpu/prefill_ws.py), `gluon` (hand-pipelined wgmma,
+   * kernels/gpu/prefill_gluon.py) or `triton` (kernels/gpu/prefill.py). */
+  kernel?: 'triton' | 'gluon' | 'gluon-ws';
 }
 
 export interface TimeParams {

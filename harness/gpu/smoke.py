@@ -40,11 +40,11 @@ def main():
             arms += [{'id': f'skip@{f}', 'factor': float(f)} for f in factors.split(',')]
             if not args.no_anchors:
                 arms += [{'id': a, 'anchor': a} for a in (['sdpa-flash', 'sdpa-cudnn'] if phase == 'prefill' else ['sdpa-flash'])]
-            a, b, warps, stages = (int(x) for x in config.rstrip('PG').split('x'))
+            a, b, warps, stages = (int(x) for x in config.rstrip('PGW').split('x'))
             tiles = {'blockM': a, 'blockN': b} if phase == 'prefill' else {'blockN': a, 'partitions': b}
             tiles.update({'numWarps': warps, 'numStages': stages})
             if phase == 'prefill':
-                tiles['kernel'] = 'gluon' if config.endswith('G') else 'triton'
+                tiles['kernel'] = {'G': 'gluon', 'W': 'gluon-ws'}.get(config[-1], 'triton')
             if phase == 'decode':
                 tiles['paired'] = config.endswith('P')  # two tiles per iteration, V loads predicated (the default)
             label = f'{phase}[{config}{"" if phase == "prefill" else f" B={batch}"}]'

@@ -42,13 +42,13 @@ from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 
 from kernels.gpu.prefill import LOG2E, log2_threshold
 
-BLOCK = 128
 HEAD_DIM = 128
+BLOCKS = (64, 128)
 STAGES = 3
 
 
 def supported(seq_len, head_dim, block_m, block_n):
-    return head_dim == HEAD_DIM and block_m == BLOCK and block_n == BLOCK and seq_len % BLOCK == 0
+    return head_dim == HEAD_DIM and block_m == block_n and block_m in BLOCKS and seq_len % block_m == 0
 
 
 @gluon.jit
@@ -65,12 +65,15 @@ def _wait(bars, t, STAGES: gl.constexpr):
 
 @gluon.jit
 def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.constexpr, SKIP: gl.constexpr,
-            DIAGONAL: gl.constexpr):
-    """Scores of one tile in the log2 domain (causal mask on the diagonal tile only), row max, and the skip test."""
+            DIAGONAL: gl.constexpr, ROW_SHIFT: gl.constexpr = 0):
+    """
+    Scores of one tile in the log2 domain (causal mask on the diagonal tile only), row max, and the skip test.
+    ROW_SHIFT: where the tile's first row sits in the diagonal KV tile (a 64-row tile under a 128-key one).
+    """
     qk = s * qk_scale
     if DIAGONAL:
         causal = gl.expand_dims(gl.arange(0, s.shape[1], layout=cols), 0) <= \
-            gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1)
+            gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1) + ROW_SHIFT
         qk = gl.where(causal, qk, float('-inf'))
     m_local = gl.max(qk, axis=1)
     keep = True
@@ -82,26 +85,26 @@ def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.const
 
 
 @gluon.jit
-def _absorb(qk, m_local, m_i, l_i, acc):
+def _absorb(qk, m_local, m_i, l_i, acc, acc_rows: gl.constexpr):
     """Online softmax up to P·V: P in bf16 for the wgmma, the rescaled accumulator, the new max and sum."""
     m_new = gl.maximum(m_i, m_local)
     p = gl.exp2(qk - gl.expand_dims(m_new, 1))
     alpha = gl.exp2(m_i - m_new)
     l_i = l_i * alpha + gl.sum(p, axis=1)
-    return p.to(gl.bfloat16), acc * gl.expand_dims(alpha, 1), m_new, l_i
+    return p.to(gl.bfloat16), acc * gl.expand_dims(gl.convert_layout(alpha, acc_rows), 1), m_new, l_i
 
 
 @gluon.jit
 def _step(j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
           q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
           zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
-          STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr):
+          acc_rows: gl.constexpr, STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr):
     """Absorbs tile j and computes tile j+1's scores and test (the schedule in the module docstring)."""
     _wait(k_bars, j + 1, STAGES)
     k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
     if keep:
         s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc)
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, acc_rows)
         _wait(v_bars, j, STAGES)
         pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
         s = warpgroup_mma_wait(1, deps=(s_next,))
@@ -130,7 +133,6 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
     BLOCK_N: gl.constexpr = k_desc.block_type.shape[0]
     D: gl.constexpr = q_desc.block_type.shape[1]
     gl.static_assert(BLOCK_M == BLOCK_N)
-    gl.static_assert(BLOCK_N == D)
     # Heaviest query tiles (most KV tiles under the causal mask) first, so the tail of the grid is short ones.
     n_m = gl.num_programs(0)
     start_m = n_m - 1 - gl.program_id(0)
@@ -139,12 +141,16 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
     kv_row = (head // GROUP) * seq_len
     n_tiles = start_m + 1
 
-    # Scores and output share one wgmma layout (BLOCK_N == D): row vectors need no conversion between them.
+    # One wgmma layout for the scores (N = BLOCK_N), one for the output (N = D); rows sit on the same threads in both,
+    # so converting a row vector between them moves no data.
     mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
                                                   instr_shape=[16, BLOCK_N, 16])
-    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    mma_o: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                    instr_shape=[16, D, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma_o, k_width=2)
     rows: gl.constexpr = gl.SliceLayout(1, mma)
     cols: gl.constexpr = gl.SliceLayout(0, mma)
+    acc_rows: gl.constexpr = gl.SliceLayout(1, mma_o)
 
     q_smem = gl.allocate_shared_memory(q_desc.dtype, q_desc.block_type.shape, q_desc.layout)
     k_smem = gl.allocate_shared_memory(k_desc.dtype, [STAGES] + k_desc.block_type.shape, k_desc.layout)
@@ -165,7 +171,7 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
             _load(v_desc, kv_row, v_bars, v_smem, t, STAGES)
 
     zero = gl.zeros([BLOCK_M, BLOCK_N], gl.float32, layout=mma)
-    acc = gl.zeros([BLOCK_M, D], gl.float32, layout=mma)
+    acc = gl.zeros([BLOCK_M, D], gl.float32, layout=mma_o)
     m_i = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
     m_test = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
     l_i = gl.zeros([BLOCK_M], gl.float32, layout=rows)
@@ -186,17 +192,17 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _step(
             j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
             q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
-            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False)
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, acc_rows, STAGES, SKIP, COUNT, False)
     if n_tiles >= 2:
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _step(
             n_tiles - 2, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
             q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
-            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True)
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, acc_rows, STAGES, SKIP, COUNT, True)
 
     # The last (diagonal) tile.
     last = n_tiles - 1
     if keep:
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc)
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, acc_rows)
         _wait(v_bars, last, STAGES)
         acc = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(last % STAGES), acc)
     else:
@@ -206,7 +212,7 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
             n_skip_pairs += BLOCK_M * (BLOCK_M + 1) // 2
 
     l_i = gl.where(l_i > 0, l_i, 1.0)
-    out = acc / gl.expand_dims(l_i, 1)
+    out = acc / gl.expand_dims(gl.convert_layout(l_i, acc_rows), 1)
     # Q is no longer read: its buffer stages the output for the TMA store.
     q_smem.store(out.to(o_desc.dtype))
     fence_async_shared()
@@ -229,20 +235,22 @@ def _descriptor(t, block):
     return TensorDescriptor(flat, list(flat.shape), list(flat.stride()), [block, t.shape[-1]], layout)
 
 
-def prefill_gluon(q, k, v, out, factor, num_warps=8, stages=STAGES, counts=None):
+def prefill_gluon(q, k, v, out, factor, block=128, num_warps=8, stages=STAGES, counts=None):
     """
-    Same contract as prefill.prefill: q [Hq, L, D], k/v [Hkv, L, D] bf16 contiguous; out like q; factor 0 = dense.
-    counts: int32 [Hq, L / 128, 3] (visited tiles, skipped tiles, skipped causal pairs) per program.
+    Same contract as prefill.prefill with BLOCK_M = BLOCK_N = block: q [Hq, L, D], k/v [Hkv, L, D] bf16
+    contiguous; out like q; factor 0 = dense. counts: int32 [Hq, L / block, 3] (visited tiles, skipped tiles,
+    skipped causal pairs) per program.
     """
     hq, seq_len, head_dim = q.shape
-    if not supported(seq_len, head_dim, BLOCK, BLOCK):
-        raise ValueError(f'prefill_gluon needs head_dim {HEAD_DIM} and L a multiple of {BLOCK} (got {head_dim}, {seq_len})')
+    if not supported(seq_len, head_dim, block, block):
+        raise ValueError(f'prefill_gluon needs head_dim {HEAD_DIM}, square tiles of {BLOCKS} and L a multiple of the '
+                         f'tile (got {head_dim}, {block}, {seq_len})')
     for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
         if not t.is_contiguous():
             raise ValueError(f'prefill_gluon needs contiguous tensors ({name} is not)')
-    grid = (seq_len // BLOCK, hq)
+    grid = (seq_len // block, hq)
     prefill_gluon_kernel[grid](
-        _descriptor(q, BLOCK), _descriptor(k, BLOCK), _descriptor(v, BLOCK), _descriptor(out, BLOCK),
+        _descriptor(q, block), _descriptor(k, block), _descriptor(v, block), _descriptor(out, block),
         counts if counts is not None else out,
         (1.0 / math.sqrt(head_dim)) * LOG2E, log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len,
         GROUP=hq // k.shape[0], STAGES=stages, SKIP=factor > 0, COUNT=counts is not None, num_warps=num_warps)

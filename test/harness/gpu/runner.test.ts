@@ -132,7 +132,7 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
       expect(cell.batch).toBe(cell.phase === 'prefill' ? 1 : 16);
       expect(cell.partitions).toBe(cell.phase === 'decode' ? 16 : undefined);
       // the Triton launch options go on the kernel arms' cells only: the anchors ran torch SDPA
-      const launch = cell.phase === 'prefill' ? { numWarps: 8, numStages: 3, kernel: 'gluon' } : { numWarps: 4, numStages: 2, paired: true };
+      const launch = cell.phase === 'prefill' ? { numWarps: 9, numStages: 3, kernel: 'gluon-ws' } : { numWarps: 4, numStages: 2, paired: true };
       expect(cell.launch).toEqual(cell.arm.startsWith('sdpa') ? undefined : launch);
       expect(cell.heads).toHaveLength(cell.phase === 'prefill' ? 32 : 8);
       expect(['compute', 'bandwidth']).toContain(cell.work.bound);
@@ -232,7 +232,9 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
     expect(markdown).toContain('Fake H100');
     expect(markdown).toContain('torch 2.5.1');
     expect(markdown).toContain('bf16 GEMM');
-    expect(markdown).toContain('Gluon prefill: 8 warps, 3 pipeline stages, wgmma issued and waited by hand');
+    expect(markdown).toContain(
+      'Gluon prefill: 9 warps, 3 pipeline stages (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding their own 64-row tiles)',
+    );
     expect(markdown).toContain('Triton decode: 4 warps, 2 pipeline stages, two KV tiles per iteration (predicated V loads)');
     expect(markdown).not.toContain('WARNING');
     expect(JSON.parse(render('json', result))).toEqual(JSON.parse(JSON.stringify(result)));

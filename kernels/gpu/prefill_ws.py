@@ -1,0 +1,226 @@
+"""
+Causal prefill attention for Hopper in Gluon, warp-specialised: one producer warp streams K and V tiles by TMA into a
+shared ring, and two consumer warpgroups each own a 64-row query tile under the same 128-key tiles. Each consumer
+makes its own skip decisions (a BLOCK_M x BLOCK_N = 64 x 128 tile), so the test's max over rows stays inside one
+warpgroup and never stops the other: while one computes softmax or waits on its test, the other keeps the tensor
+cores busy. prefill_gluon.py, with one decision per 128 x 128 tile across both warpgroups, loses 7-11% to that
+CTA-wide reduction (docs/gpu-results.md).
+
+Per consumer the schedule is prefill_gluon.py's (the same _scores and _absorb): a kept tile overlaps Q·K_{j+1}^T
+with its exp2 and P·V_j with tile j+1's test; a skipped tile costs its Q·K^T and the test. The ring's slots are freed
+by both consumers (empty barriers count 2); a skipped tile's V is waited for and released unread.
+
+Semantics (DESIGN §1) as prefill.py with BLOCK_M = 64, BLOCK_N = 128: same tiles visited, same decisions, same
+counters. Scope: head_dim 128, L a multiple of 128. Dense is SKIP=False. Pure compute: no timing, no I/O.
+"""
+import math
+
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (
+    fence_async_shared,
+    mbarrier,
+    tma,
+    warpgroup_mma,
+    warpgroup_mma_wait,
+)
+
+from kernels.gpu.prefill import LOG2E, log2_threshold
+from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _descriptor, _scores
+
+BLOCK_M = 64
+BLOCK_N = 128
+STAGES = 3
+
+
+def supported(seq_len, head_dim, block_m, block_n):
+    return head_dim == HEAD_DIM and block_m == BLOCK_M and block_n == BLOCK_N and seq_len % BLOCK_N == 0
+
+
+@gluon.jit
+def _ready(bars, t, STAGES: gl.constexpr):
+    mbarrier.wait(bars.index(t % STAGES), (t // STAGES) & 1)
+
+
+@gluon.jit
+def _release(bars, t, STAGES: gl.constexpr):
+    mbarrier.arrive(bars.index(t % STAGES), count=1)
+
+
+@gluon.jit
+def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles,
+              STAGES: gl.constexpr):
+    for t in range(n_tiles):
+        slot = t % STAGES
+        # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
+        free = ((t // STAGES) & 1) ^ 1
+        mbarrier.wait(k_empty.index(slot), free)
+        mbarrier.expect(k_ready.index(slot), k_desc.block_type.nbytes)
+        tma.async_copy_global_to_shared(k_desc, [kv_row + t * k_desc.block_type.shape[0], 0], k_ready.index(slot),
+                                        k_smem.index(slot))
+        mbarrier.wait(v_empty.index(slot), free)
+        mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
+        tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
+                                        v_smem.index(slot))
+
+
+@gluon.jit
+def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr,
+                   ROW_SHIFT: gl.constexpr):
+    _ready(k_ready, j + 1, STAGES)
+    k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
+    if keep:
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+        _ready(v_ready, j, STAGES)
+        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+        s = warpgroup_mma_wait(1, deps=(s_next,))
+        _release(k_empty, j + 1, STAGES)
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
+                                            ROW_SHIFT)
+        acc = warpgroup_mma_wait(0, deps=(pv,))
+        _release(v_empty, j, STAGES)
+    else:
+        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
+        _release(k_empty, j + 1, STAGES)
+        # V_j is released unread, but only once it has landed: the next TMA into the slot must not overlap it
+        _ready(v_ready, j, STAGES)
+        _release(v_empty, j, STAGES)
+        if COUNT:
+            n_skip += 1
+            n_skip_pairs += zero.shape[0] * zero.shape[1]
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
+                                            ROW_SHIFT)
+    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+
+
+@gluon.jit
+def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, Counts,
+              q_row, counts_index, n_tiles, qk_scale, log2_lambda,
+              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
+    BM: gl.constexpr = q_desc.block_type.shape[0]
+    BN: gl.constexpr = k_smem.type.shape[1]
+    D: gl.constexpr = q_desc.block_type.shape[1]
+    gl.static_assert(BN == D)
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BN, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    rows: gl.constexpr = gl.SliceLayout(1, mma)
+    cols: gl.constexpr = gl.SliceLayout(0, mma)
+
+    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
+    tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
+    zero = gl.zeros([BM, BN], gl.float32, layout=mma)
+    acc = gl.zeros([BM, D], gl.float32, layout=mma)
+    m_i = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    m_test = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    l_i = gl.zeros([BM], gl.float32, layout=rows)
+    n_skip = gl.to_tensor(0)
+    n_skip_pairs = gl.to_tensor(0)
+
+    mbarrier.wait(q_bar, 0)
+    _ready(k_ready, 0, STAGES)
+    s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False)
+    _release(k_empty, 0, STAGES)
+    if n_tiles == 1:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+    else:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
+    for j in range(0, n_tiles - 2):
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
+            j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False, ROW_SHIFT)
+    if n_tiles >= 2:
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
+            n_tiles - 2, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True, ROW_SHIFT)
+
+    last = n_tiles - 1
+    _ready(v_ready, last, STAGES)
+    if keep:
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+        acc = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(last % STAGES), acc)
+    elif COUNT:
+        n_skip += 1
+        n_skip_pairs += BM * (BM + 1) // 2 + ROW_SHIFT * BM
+    _release(v_empty, last, STAGES)
+
+    l_i = gl.where(l_i > 0, l_i, 1.0)
+    out = acc / gl.expand_dims(l_i, 1)
+    q_smem.store(out.to(o_desc.dtype))
+    fence_async_shared()
+    tma.async_copy_shared_to_global(o_desc, [q_row, 0], q_smem)
+    tma.store_wait(0)
+    if COUNT:
+        base = Counts + counts_index * 3
+        gl.store(base, n_tiles)
+        gl.store(base + 1, n_skip)
+        gl.store(base + 2, n_skip_pairs)
+
+
+@gluon.jit
+def prefill_ws_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_lambda, seq_len,
+                      GROUP: gl.constexpr, STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr,
+                      CONSUMER_REGS: gl.constexpr):
+    BM: gl.constexpr = q_desc.block_type.shape[0]
+    BN: gl.constexpr = k_desc.block_type.shape[0]
+    gl.static_assert(BN == 2 * BM)
+    # Heaviest query blocks (most KV tiles under the causal mask) first, so the tail of the grid is short ones.
+    n_blocks = gl.num_programs(0)
+    block = n_blocks - 1 - gl.program_id(0)
+    head = gl.program_id(1)
+    q_row = head * seq_len + block * BN
+    kv_row = (head // GROUP) * seq_len
+    n_tiles = block + 1
+    counts_index = (head * n_blocks + block) * 2
+
+    q_smem = gl.allocate_shared_memory(q_desc.dtype, [2] + q_desc.block_type.shape, q_desc.layout)
+    k_smem = gl.allocate_shared_memory(k_desc.dtype, [STAGES] + k_desc.block_type.shape, k_desc.layout)
+    v_smem = gl.allocate_shared_memory(v_desc.dtype, [STAGES] + v_desc.block_type.shape, v_desc.layout)
+    q_bars = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
+    k_ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    v_ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    k_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    for i in gl.static_range(2):
+        mbarrier.init(q_bars.index(i), count=1)
+    for i in gl.static_range(STAGES):
+        mbarrier.init(k_ready.index(i), count=1)
+        mbarrier.init(v_ready.index(i), count=1)
+        mbarrier.init(k_empty.index(i), count=2)
+        mbarrier.init(v_empty.index(i), count=2)
+
+    gl.warp_specialize([
+        (_consumer, (q_desc, o_desc, q_smem.index(0), q_bars.index(0), k_smem, v_smem, k_ready, v_ready, k_empty,
+                     v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0)),
+        (_consumer, (q_desc, o_desc, q_smem.index(1), q_bars.index(1), k_smem, v_smem, k_ready, v_ready, k_empty,
+                     v_empty, Counts, q_row + BM, counts_index + 1, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT,
+                     BM)),
+        (_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),
+    ], [4, 1], [CONSUMER_REGS, 24])
+
+
+def prefill_ws(q, k, v, out, factor, stages=STAGES, consumer_regs=240, counts=None):
+    """
+    Same contract as prefill.prefill with BLOCK_M = 64, BLOCK_N = 128: q [Hq, L, D], k/v [Hkv, L, D] bf16
+    contiguous; out like q; factor 0 = dense. counts: int32 [Hq, L / 64, 3] (visited tiles, skipped tiles, skipped
+    causal pairs) per 64-row query tile.
+    """
+    hq, seq_len, head_dim = q.shape
+    if not supported(seq_len, head_dim, BLOCK_M, BLOCK_N):
+        raise ValueError(f'prefill_ws needs head_dim {HEAD_DIM} and L a multiple of {BLOCK_N} (got {head_dim}, {seq_len})')
+    for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
+        if not t.is_contiguous():
+            raise ValueError(f'prefill_ws needs contiguous tensors ({name} is not)')
+    grid = (seq_len // BLOCK_N, hq)
+    prefill_ws_kernel[grid](
+        _descriptor(q, BLOCK_M), _descriptor(k, BLOCK_N), _descriptor(v, BLOCK_N), _descriptor(out, BLOCK_M),
+        counts if counts is not None else out,
+        (1.0 / math.sqrt(head_dim)) * LOG2E, log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len,
+        GROUP=hq // k.shape[0], STAGES=stages, SKIP=factor > 0, COUNT=counts is not None, CONSUMER_REGS=consumer_regs,
+        num_warps=4)
+    return out
