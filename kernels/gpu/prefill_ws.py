@@ -6,9 +6,13 @@ warpgroup and never stops the other: while one computes softmax or waits on its 
 cores busy. prefill_gluon.py, with one decision per 128 x 128 tile across both warpgroups, loses 7-11% to that
 CTA-wide reduction (docs/gpu-results.md).
 
-Per consumer the schedule is prefill_gluon.py's (the same _scores and _absorb): a kept tile overlaps Q·K_{j+1}^T
-with its exp2 and P·V_j with tile j+1's test; a skipped tile costs its Q·K^T and the test. The ring's slots are freed
-by both consumers (empty barriers count 2); a skipped tile's V is waited for and released unread.
+Per consumer the schedule is prefill_gluon.py's (the same _scores and _absorb) with one change: a kept tile overlaps
+Q·K_{j+1}^T with its exp2, then waits for both Q·K_{j+1}^T and P·V_j before tile j+1's row max and test. Running the
+test while P·V_j was in flight kept P and the pending accumulator live across the test's reduction, and ptxas
+spilled 14 registers under the 240 a consumer gets: on an H100 at 32K the skip kernel with nothing skipped cost
++10.5% over its dense twin that way, +6.9% this way, for a dense twin 1.2% slower (docs/gpu/10-gluon-ws-prefill-h100.txt). A skipped
+tile costs its Q·K^T and the test. The ring's slots are freed by both consumers (empty barriers count 2); a skipped
+tile's V is waited for and released unread.
 
 Semantics (DESIGN §1) as prefill.py with BLOCK_M = 64, BLOCK_N = 128: same tiles visited, same decisions, same
 counters. Scope: head_dim 128, L a multiple of 128. Dense is SKIP=False. Pure compute: no timing, no I/O.
@@ -77,12 +81,11 @@ def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_p
         p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
         _ready(v_ready, j, STAGES)
         pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
-        s = warpgroup_mma_wait(1, deps=(s_next,))
+        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
         _release(k_empty, j + 1, STAGES)
+        _release(v_empty, j, STAGES)
         qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
                                             ROW_SHIFT)
-        acc = warpgroup_mma_wait(0, deps=(pv,))
-        _release(v_empty, j, STAGES)
     else:
         s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
         _release(k_empty, j + 1, STAGES)
