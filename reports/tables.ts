@@ -302,8 +302,17 @@ function rooflineTable(result: ResultFile): ReportTable | undefined {
       formatSi(c.work.achievedBytesPerSec, 'B/s'),
       ceilingShare(c, ceilings),
     ]),
-    notes: [],
+    notes: aboveBandwidthRoof(cells, ceilings)
+      ? [
+          'Above 100% of the bandwidth roof: more operand bytes per second than the measured memory ceiling delivers, so most of them were served from on-chip caches (L2, shared memory); the operand-byte count is what the kernel requests, not DRAM traffic, and that roof does not bound those rows.',
+        ]
+      : [],
   };
+}
+
+function aboveBandwidthRoof(cells: readonly KernelCell[], roof: Roof | undefined): boolean {
+  if (roof === undefined) return false;
+  return cells.some((c) => c.work.bound === 'bandwidth' && c.work.achievedBytesPerSec > roof.bytesPerSec);
 }
 
 /** Every table the result has data for, in the Markdown report's order. */

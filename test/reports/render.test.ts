@@ -255,6 +255,13 @@ describe('renderMarkdown', () => {
     expect(row).toBeDefined();
     expect(row).toMatch(/\| 50% \|$/);
     expect(md).toContain('stream read 10.0 GB/s, q·k tile 100 GFLOP/s — test probe');
+    expect(md).not.toContain('Above 100% of the bandwidth roof');
+
+    cell.work.bound = 'bandwidth';
+    cell.work.achievedBytesPerSec = 2e10;
+    const above = renderMarkdown(r);
+    expect(above).toMatch(/\| bandwidth \|.*\| 200% \|$/m);
+    expect(above).toContain('Above 100% of the bandwidth roof');
   });
 
   it('prints the run status when the run did not complete', () => {
