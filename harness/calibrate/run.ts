@@ -16,6 +16,20 @@ import { fitExponential, fitScaleFactor, lambdaForSparsity, sparsityAt, type Til
 /** NVIDIA: ~50% sparsity near-lossless, sharp accuracy drops past 60%. */
 export const SAFE_SPARSITY = 0.6;
 
+/**
+ * Decode sequences pooled per context. A decode step has one query row per head, so one sequence's tile margins are
+ * a small, noisy sample: on the default workload the lambda giving 50% at 128K ranged over 2.2x between seeds 1-4.
+ * Pooling 8 sequences (seeds s..s+7, as the GPU backend's batch does) took the worst miss at a 30% target from 12.0
+ * to 4.7 points (4K-128K); prefill has L rows per head and needs no pooling.
+ */
+export const DECODE_SEQUENCES = 8;
+
+export interface CalibrationOptions {
+  /** Decode sequences pooled per context (seeds seed..seed+n-1); 1 for captured Q/K/V. Default DECODE_SEQUENCES. */
+  decodeSequences?: number;
+  onProgress?: (line: string) => void;
+}
+
 export interface CalibrationPoint {
   context: number;
   /** The lambda that gives the target at this context. */
@@ -24,7 +38,7 @@ export interface CalibrationPoint {
   predicted: number;
   /** Sparsity measured by running the kernel at the fitted factor. */
   measured: number;
-  /** Relative L2 error of that run's output against dense. */
+  /** Relative L2 error of that run's output against dense (decode: the mean over the pooled sequences). */
   relativeError: number;
 }
 
@@ -43,12 +57,15 @@ export interface CalibrationResult {
   shape: { numQueryHeads: number; numKvHeads: number; headDim: number };
   tiles: { prefill: { blockM: number; blockN: number }; decode: { blockN: number; partitions: number } };
   contexts: number[];
+  /** Sequences whose margins were pooled per context, per phase. */
+  sequences: { prefill: number; decode: number };
   phases: PhaseCalibration[];
   method: string;
 }
 
 export const CALIBRATION_METHOD =
-  'one run per (phase, context) records each visited tile margin max_rows(local_max - running_max); sparsity(lambda) = ' +
+  'one run per (phase, context, sequence) records each visited tile margin max_rows(local_max - running_max), the ' +
+  'sequences of a context pooled (decode: several seeds; prefill: one); sparsity(lambda) = ' +
   'share of visited tiles with margin < ln(lambda), so the target lambda is read exactly from the sorted margins; ' +
   'lambda = a / L with a minimising the worst |sparsity - target| over the contexts (exact from the margins); ' +
   'factor = a0 exp(b s) fitted on ln(factor); the fitted factor ' +
@@ -57,31 +74,42 @@ export const CALIBRATION_METHOD =
 export async function runCalibration(
   config: KernelConfig,
   targets: number[],
-  onProgress?: (line: string) => void,
+  options: CalibrationOptions = {},
 ): Promise<CalibrationResult> {
   const c = { ...config };
+  const { onProgress } = options;
   const executor = await createWasmExecutor(c.threads, c.wasmVariant);
   const partitions = resolvePartitions({ ...c, threads: executor.threads });
   const { source } = workloadSource(c);
+  // captured Q/K/V are one sequence; synthetic ones are regenerated per seed
+  const decodeSequences = c.qkvDir ? 1 : (options.decodeSequences ?? DECODE_SEQUENCES);
+  const sequenceSources = (phase: Phase) =>
+    Array.from({ length: phase === 'decode' ? decodeSequences : 1 }, (_, b) =>
+      b === 0 ? source : workloadSource({ ...c, seed: (c.seed + b) % 2 ** 32 }).source,
+    );
   const phases: PhaseCalibration[] = [];
   try {
     for (const phase of c.phases) {
+      const sources = sequenceSources(phase);
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
-      const prepared: { L: number; margins: TileMargins; k: Float32Array; v: Float32Array }[] = [];
+      const prepared: { L: number; margins: TileMargins }[] = [];
       for (const L of c.contexts) {
-        const { k, v } = source.keysValues(L);
-        const margins = tileMargins(
-          await preparePhase(executor, source, c, L, phase, k, v, partitions).phase.margins!(),
-        );
-        prepared.push({ L, margins, k, v });
+        const pooled: number[] = [];
+        for (const s of sources) {
+          const { k, v } = s.keysValues(L);
+          for (const m of await preparePhase(executor, s, c, L, phase, k, v, partitions).phase.margins!()) pooled.push(m);
+        }
+        const margins = tileMargins(Float64Array.from(pooled));
+        prepared.push({ L, margins });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
           list.push({ context: L, lambda: lambdaForSparsity(margins, target) });
           lambdas.set(target, list);
         }
-        onProgress?.(`${phase} ${L}: ${margins.visited} tiles, ${margins.sorted.length} skippable at some factor`);
+        onProgress?.(
+          `${phase} ${L}: ${margins.visited} tiles over ${sources.length} sequence(s), ${margins.sorted.length} skippable at some factor`,
+        );
       }
-      // the factors fit all contexts at once, so each context is staged again (its K/V kept) to measure them
       const perTarget = targets.map((target) => {
         const { factor } = fitScaleFactor(
           prepared.map(({ L, margins }) => ({ length: L, margins })),
@@ -89,19 +117,24 @@ export async function runCalibration(
         );
         return { target, factor };
       });
+      // the factors fit all contexts at once, so each context is staged again (K/V regenerated) to measure them
       const measured = new Map<string, { measured: number; relativeError: number }>();
-      for (const { L, k, v } of prepared) {
-        const p = preparePhase(executor, source, c, L, phase, k, v, partitions);
-        await p.phase.run(0, 1);
-        const dense = p.phase.collect();
-        for (const { target, factor } of perTarget) {
-          await p.phase.run(factor, 1);
-          const out = p.phase.collect();
-          const total = out.heads.reduce((acc, h) => addCounters(acc, h), emptyCounters());
-          measured.set(`${target}|${L}`, {
-            measured: sparsity(total),
-            relativeError: outputError(out.out, dense.out, p.headRanges.flat()).relativeL2,
-          });
+      for (const { L } of prepared) {
+        const totals = perTarget.map(() => ({ counters: emptyCounters(), error: 0 }));
+        for (const s of sources) {
+          const { k, v } = s.keysValues(L);
+          const p = preparePhase(executor, s, c, L, phase, k, v, partitions);
+          await p.phase.run(0, 1);
+          const dense = p.phase.collect();
+          for (const [i, { factor }] of perTarget.entries()) {
+            await p.phase.run(factor, 1);
+            const out = p.phase.collect();
+            totals[i].counters = out.heads.reduce((acc, h) => addCounters(acc, h), totals[i].counters);
+            totals[i].error += outputError(out.out, dense.out, p.headRanges.flat()).relativeL2 / sources.length;
+          }
+        }
+        for (const [i, { target }] of perTarget.entries()) {
+          measured.set(`${target}|${L}`, { measured: sparsity(totals[i].counters), relativeError: totals[i].error });
         }
         onProgress?.(`${phase} ${L}: fitted factors measured`);
       }
@@ -146,6 +179,7 @@ export async function runCalibration(
     shape: { numQueryHeads: c.numQueryHeads, numKvHeads: c.numKvHeads, headDim: c.headDim },
     tiles: { prefill: { blockM: c.blockM, blockN: c.blockN }, decode: { blockN: c.decodeBlockN, partitions } },
     contexts: c.contexts,
+    sequences: { prefill: 1, decode: decodeSequences },
     phases,
     method: CALIBRATION_METHOD,
   };

@@ -5,17 +5,19 @@
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { renderCalibration, sglangEnv, trtllmYaml } from '../calibrate/emit.js';
-import { runCalibration } from '../calibrate/run.js';
+import { DECODE_SEQUENCES, runCalibration } from '../calibrate/run.js';
 import type { KernelConfig } from '../kernel/config.js';
 import { addWorkloadOptions, resolveKernelFlags, workloadFromOptions } from './kernel-options.js';
 import { writeFileAtomic, writeJsonAtomic } from '../result-writer.js';
-import { parseList, parseNumber, parseTokenCount } from '../units.js';
+import { parseInteger, parseList, parseNumber, parseTokenCount } from '../units.js';
 import { formatTokens } from '../../reports/format.js';
 
 export interface CalibrateCommand {
   name: 'calibrate';
   config: KernelConfig;
   targets: number[];
+  /** Decode sequences pooled per context. */
+  decodeSequences: number;
   outDir: string;
 }
 
@@ -39,6 +41,12 @@ export function registerCalibrate(program: Command, done: (command: CalibrateCom
         .default(CALIBRATION_CONTEXTS, CALIBRATION_CONTEXTS.map(formatTokens).join(',')),
     );
   addWorkloadOptions(command)
+    .option(
+      '--decode-sequences <n>',
+      'decode: sequences (seeds seed, seed+1, ...) whose tile margins are pooled per context; captured Q/K/V use 1',
+      (t) => parseInteger('--decode-sequences', t, 1, 256),
+      DECODE_SEQUENCES,
+    )
     .option('--out <dir>', 'where calibration.json and the configuration files go', 'results/calibration')
     .action((o) => {
       const config = resolveKernelFlags({
@@ -46,12 +54,16 @@ export function registerCalibrate(program: Command, done: (command: CalibrateCom
         contexts: o.contexts,
         phases: o.phase === 'both' ? ['prefill', 'decode'] : [o.phase],
       });
-      done({ name: 'calibrate', config, targets: [...new Set<number>(o.targetSparsity)].sort((a, b) => a - b), outDir: o.out });
+      const targets = [...new Set<number>(o.targetSparsity)].sort((a, b) => a - b);
+      done({ name: 'calibrate', config, targets, decodeSequences: o.decodeSequences, outDir: o.out });
     });
 }
 
 export async function runCalibrate(command: CalibrateCommand): Promise<number> {
-  const result = await runCalibration(command.config, command.targets, (line) => process.stderr.write(`${line}\n`));
+  const result = await runCalibration(command.config, command.targets, {
+    decodeSequences: command.decodeSequences,
+    onProgress: (line) => process.stderr.write(`${line}\n`),
+  });
   const dir = resolve(command.outDir);
   writeJsonAtomic(join(dir, 'calibration.json'), result);
   for (const target of command.targets) {

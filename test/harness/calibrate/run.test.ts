@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { sglangEnv, trtllmYaml } from '../../../harness/calibrate/emit.js';
-import { type CalibrationResult, runCalibration } from '../../../harness/calibrate/run.js';
+import { type CalibrationResult, DECODE_SEQUENCES, runCalibration } from '../../../harness/calibrate/run.js';
 import { parseCli } from '../../../harness/cli.js';
 import { resolveKernelConfig } from '../../../harness/kernel/config.js';
 
@@ -46,6 +46,34 @@ describe('runCalibration', () => {
     for (const t of result.phases[0].targets) expect(t.maxDeviation).toBeLessThan(0.1);
   });
 
+  it('pools the decode margins of several sequences, and measures the fitted factor on the same pool', () => {
+    expect(result.sequences).toEqual({ prefill: 1, decode: DECODE_SEQUENCES });
+    const decode = result.phases[1];
+    for (const t of decode.targets) {
+      for (const x of t.points) expect(x.measured).toBeCloseTo(x.predicted, 12);
+    }
+  });
+
+  it('one decode sequence is one seed: its tiles are a fraction of the pool', async () => {
+    const config = resolveKernelConfig({
+      contexts: [4096],
+      numQueryHeads: 4,
+      numKvHeads: 1,
+      headMix: 'sink:2,vertical,local',
+      phases: ['decode'],
+    });
+    const lines: string[] = [];
+    const one = await runCalibration(config, [0.5], { decodeSequences: 1, onProgress: (l) => lines.push(l) });
+    const three = await runCalibration(config, [0.5], { decodeSequences: 3, onProgress: (l) => lines.push(l) });
+    expect(one.sequences.decode).toBe(1);
+    expect(lines[0]).toMatch(/^decode 4096: (\d+) tiles over 1 sequence\(s\)/);
+    const tiles = (i: number) => Number(/: (\d+) tiles/.exec(lines[i])![1]);
+    const threeAt = lines.findIndex((l) => / over 3 sequence/.test(l));
+    expect(tiles(threeAt)).toBe(3 * tiles(0));
+    // seed 1 alone and seeds 1-3 pooled disagree on the factor: the pool is not the first seed repeated
+    expect(three.phases[0].targets[0].factor).not.toBeCloseTo(one.phases[0].targets[0].factor, 6);
+  });
+
   it('warns past 60% sparsity', () => {
     expect(result.phases[0].warnings.some((w) => /target 0.7/.test(w))).toBe(true);
   });
@@ -67,6 +95,18 @@ describe('skipbench calibrate flags', () => {
     if (command?.name !== 'calibrate') throw new Error('not calibrate');
     expect(command.targets).toEqual([0.3, 0.5]);
     expect(command.config.phases).toEqual(['decode']);
+  });
+
+  it('parses --decode-sequences (default 8) and rejects 0', () => {
+    const defaults = parseCli(['calibrate', '--target-sparsity', '0.5']);
+    if (defaults?.name !== 'calibrate') throw new Error('not calibrate');
+    expect(defaults.decodeSequences).toBe(DECODE_SEQUENCES);
+    const two = parseCli(['calibrate', '--target-sparsity', '0.5', '--decode-sequences', '2']);
+    if (two?.name !== 'calibrate') throw new Error('not calibrate');
+    expect(two.decodeSequences).toBe(2);
+    expect(() => parseCli(['calibrate', '--target-sparsity', '0.5', '--decode-sequences', '0'])).toThrow(
+      expect.objectContaining({ code: 'SKB_CONFIG' }),
+    );
   });
 
   it('rejects a target outside (0, 1)', () => {
