@@ -3,6 +3,7 @@ One prepared (context, phase) on the GPU: the workload generated from its spec a
 counters on, checked against the float32 reference, and compared with the dense arm. What `prepare` answers, and
 the callables `time` runs.
 """
+import importlib
 import math
 
 from kernels.gpu import reference
@@ -82,8 +83,8 @@ def launch_options(request, warps, stages):
     if request.get('phase') == 'prefill':
         kernel = field(request, 'tiles.kernel', lambda v: v is None or v in ('triton', 'gluon', 'gluon-ws'),
                        'triton | gluon | gluon-ws')
-        gluon = gluon_prefill_supported(request)
-        if kernel == 'gluon-ws' and not gluon_ws_supported(request):
+        gluon = gluon_supports('prefill_gluon', request)
+        if kernel == 'gluon-ws' and not gluon_supports('prefill_ws', request):
             raise RequestError('tiles.kernel gluon-ws needs Triton with Gluon, headDim 128, 64x128 tiles and a context '
                                'that is a multiple of 128')
         if kernel == 'gluon' and not gluon:
@@ -91,7 +92,8 @@ def launch_options(request, warps, stages):
                                'context that is a multiple of the tile (use triton)')
         # H100 (docs/gpu-results.md): the Gluon kernels' dense twins are 1.3-1.4x faster than Triton's, and their skip
         # arms keep the overlap that Triton loses under the skip branch
-        options['kernel'] = kernel or ('gluon-ws' if gluon_ws_supported(request) else 'gluon' if gluon else 'triton')
+        default = 'gluon-ws' if gluon_supports('prefill_ws', request) else 'gluon' if gluon else 'triton'
+        options['kernel'] = kernel or default
         if options['kernel'] == 'gluon-ws':
             options['num_warps'] = 9  # fixed by the kernel: two consumer warpgroups and one TMA producer warp
     if request.get('phase') == 'decode':
@@ -101,19 +103,10 @@ def launch_options(request, warps, stages):
     return options
 
 
-def gluon_ws_supported(request):
+def gluon_supports(module, request):
+    """Whether kernels.gpu.<module> (a Gluon kernel) runs this request's prefill: False on a Triton without Gluon."""
     try:
-        from kernels.gpu.prefill_ws import supported
-    except ImportError:  # a Triton without Gluon's Hopper API
-        return False
-    tiles = request.get('tiles') or {}
-    return supported(request.get('context'), (request.get('shape') or {}).get('headDim'), tiles.get('blockM'),
-                     tiles.get('blockN'))
-
-
-def gluon_prefill_supported(request):
-    try:
-        from kernels.gpu.prefill_gluon import supported
+        supported = importlib.import_module(f'kernels.gpu.{module}').supported
     except ImportError:  # a Triton without Gluon's Hopper API
         return False
     tiles = request.get('tiles') or {}

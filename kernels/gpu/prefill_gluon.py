@@ -95,6 +95,39 @@ def _absorb(qk, m_local, m_i, l_i, acc, acc_rows: gl.constexpr):
 
 
 @gluon.jit
+def _start(s, qk_scale, log2_lambda, n_tiles, acc_shape: gl.constexpr, acc_layout: gl.constexpr,
+           rows: gl.constexpr, cols: gl.constexpr, SKIP: gl.constexpr, ROW_SHIFT: gl.constexpr):
+    """The online softmax's starting state (zero output and sum, running maxes -inf, no skips) and the first tile's
+    scores and test (s = its Q·K^T); the first tile is the diagonal when it is the only one."""
+    m_test = gl.full([acc_shape[0]], float('-inf'), gl.float32, layout=rows)
+    if n_tiles == 1:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+    else:
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
+    acc = gl.zeros(acc_shape, gl.float32, layout=acc_layout)
+    m_i = gl.full([acc_shape[0]], float('-inf'), gl.float32, layout=rows)
+    l_i = gl.zeros([acc_shape[0]], gl.float32, layout=rows)
+    return qk, m_local, m_test, keep, acc, m_i, l_i, gl.to_tensor(0), gl.to_tensor(0)
+
+
+@gluon.jit
+def _finish(acc, l_i, acc_rows: gl.constexpr, o_desc, o_smem, o_row, Counts, counts_index, n_tiles, n_skip,
+            n_skip_pairs, COUNT: gl.constexpr):
+    """Normalises and stores the output tile through o_smem (TMA), and the program's counters when counting."""
+    l_i = gl.where(l_i > 0, l_i, 1.0)
+    out = acc / gl.expand_dims(gl.convert_layout(l_i, acc_rows), 1)
+    o_smem.store(out.to(o_desc.dtype))
+    fence_async_shared()
+    tma.async_copy_shared_to_global(o_desc, [o_row, 0], o_smem)
+    tma.store_wait(0)
+    if COUNT:
+        base = Counts + counts_index * 3
+        gl.store(base, n_tiles)
+        gl.store(base + 1, n_skip)
+        gl.store(base + 2, n_skip_pairs)
+
+
+@gluon.jit
 def _step(j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
           q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
           zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
@@ -171,20 +204,11 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
             _load(v_desc, kv_row, v_bars, v_smem, t, STAGES)
 
     zero = gl.zeros([BLOCK_M, BLOCK_N], gl.float32, layout=mma)
-    acc = gl.zeros([BLOCK_M, D], gl.float32, layout=mma_o)
-    m_i = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
-    m_test = gl.full([BLOCK_M], float('-inf'), gl.float32, layout=rows)
-    l_i = gl.zeros([BLOCK_M], gl.float32, layout=rows)
-    n_skip = gl.to_tensor(0)
-    n_skip_pairs = gl.to_tensor(0)
-
     mbarrier.wait(q_bar, 0)
     _wait(k_bars, 0, STAGES)
     s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False)
-    if n_tiles == 1:
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, True)
-    else:
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, False)
+    qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _start(
+        s, qk_scale, log2_lambda, n_tiles, [BLOCK_M, D], mma_o, rows, cols, SKIP, 0)
 
     # Iteration j absorbs tile j (its scores and test are ready) and computes tile j+1's; the last iteration's next
     # tile is the diagonal, the only one that needs the causal mask.
@@ -211,22 +235,13 @@ def prefill_gluon_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_
             n_skip += 1
             n_skip_pairs += BLOCK_M * (BLOCK_M + 1) // 2
 
-    l_i = gl.where(l_i > 0, l_i, 1.0)
-    out = acc / gl.expand_dims(gl.convert_layout(l_i, acc_rows), 1)
     # Q is no longer read: its buffer stages the output for the TMA store.
-    q_smem.store(out.to(o_desc.dtype))
-    fence_async_shared()
-    tma.async_copy_shared_to_global(o_desc, [q_row, 0], q_smem)
-    tma.store_wait(0)
+    _finish(acc, l_i, acc_rows, o_desc, q_smem, q_row, Counts, head * n_m + start_m, n_tiles, n_skip, n_skip_pairs,
+            COUNT)
     mbarrier.invalidate(q_bar)
     for i in gl.static_range(STAGES):
         mbarrier.invalidate(k_bars.index(i))
         mbarrier.invalidate(v_bars.index(i))
-    if COUNT:
-        base = Counts + (head * n_m + start_m) * 3
-        gl.store(base, n_tiles)
-        gl.store(base + 1, n_skip)
-        gl.store(base + 2, n_skip_pairs)
 
 
 def _descriptor(t, block):

@@ -30,7 +30,7 @@ from triton.experimental.gluon.language.nvidia.hopper import (
 )
 
 from kernels.gpu.prefill import LOG2E, log2_threshold
-from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _descriptor, _scores
+from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _descriptor, _finish, _scores, _start
 
 BLOCK_M = 64
 BLOCK_N = 128
@@ -116,21 +116,12 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
     mbarrier.expect(q_bar, q_desc.block_type.nbytes)
     tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
     zero = gl.zeros([BM, BN], gl.float32, layout=mma)
-    acc = gl.zeros([BM, D], gl.float32, layout=mma)
-    m_i = gl.full([BM], float('-inf'), gl.float32, layout=rows)
-    m_test = gl.full([BM], float('-inf'), gl.float32, layout=rows)
-    l_i = gl.zeros([BM], gl.float32, layout=rows)
-    n_skip = gl.to_tensor(0)
-    n_skip_pairs = gl.to_tensor(0)
-
     mbarrier.wait(q_bar, 0)
     _ready(k_ready, 0, STAGES)
     s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False)
     _release(k_empty, 0, STAGES)
-    if n_tiles == 1:
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
-    else:
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
+    qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _start(
+        s, qk_scale, log2_lambda, n_tiles, [BM, D], mma, rows, cols, SKIP, ROW_SHIFT)
     for j in range(0, n_tiles - 2):
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
             j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
@@ -152,17 +143,7 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
         n_skip_pairs += BM * (BM + 1) // 2 + ROW_SHIFT * BM
     _release(v_empty, last, STAGES)
 
-    l_i = gl.where(l_i > 0, l_i, 1.0)
-    out = acc / gl.expand_dims(l_i, 1)
-    q_smem.store(out.to(o_desc.dtype))
-    fence_async_shared()
-    tma.async_copy_shared_to_global(o_desc, [q_row, 0], q_smem)
-    tma.store_wait(0)
-    if COUNT:
-        base = Counts + counts_index * 3
-        gl.store(base, n_tiles)
-        gl.store(base + 1, n_skip)
-        gl.store(base + 2, n_skip_pairs)
+    _finish(acc, l_i, rows, o_desc, q_smem, q_row, Counts, counts_index, n_tiles, n_skip, n_skip_pairs, COUNT)
 
 
 @gluon.jit
