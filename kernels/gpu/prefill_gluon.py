@@ -28,7 +28,6 @@ Pure compute: no timing, no I/O.
 """
 import math
 
-import triton
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (
@@ -131,7 +130,8 @@ def _finish(acc, l_i, acc_rows: gl.constexpr, o_desc, o_smem, o_row, Counts, cou
 def _step(j, n_tiles, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
           q_smem, k_smem, v_smem, k_desc, v_desc, kv_row, k_bars, v_bars,
           zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
-          acc_rows: gl.constexpr, STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr):
+          acc_rows: gl.constexpr, STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr,
+          DIAGONAL_NEXT: gl.constexpr):
     """Absorbs tile j and computes tile j+1's scores and test (the schedule in the module docstring)."""
     _wait(k_bars, j + 1, STAGES)
     k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))

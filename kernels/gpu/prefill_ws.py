@@ -10,9 +10,9 @@ Per consumer the schedule is prefill_gluon.py's (the same _scores and _absorb) w
 Q·K_{j+1}^T with its exp2, then waits for both Q·K_{j+1}^T and P·V_j before tile j+1's row max and test. Running the
 test while P·V_j was in flight kept P and the pending accumulator live across the test's reduction, and ptxas
 spilled 14 registers under the 240 a consumer gets: on an H100 at 32K the skip kernel with nothing skipped cost
-+10.5% over its dense twin that way, +6.9% this way, for a dense twin 1.2% slower (docs/gpu/10-gluon-ws-prefill-h100.txt). A skipped
-tile costs its Q·K^T and the test. The ring's slots are freed by both consumers (empty barriers count 2); a skipped
-tile's V is waited for and released unread.
++10.5% over its dense twin that way, +6.9% this way, for a dense twin 0.5-1.2% slower
+(docs/gpu/10-gluon-ws-prefill-h100.txt). A skipped tile costs its Q·K^T and the test. The ring's slots are freed by
+both consumers (empty barriers count 2); a skipped tile's V is waited for and released unread.
 
 Semantics (DESIGN §1) as prefill.py with BLOCK_M = 64, BLOCK_N = 128: same tiles visited, same decisions, same
 counters. Scope: head_dim 128, L a multiple of 128. Dense is SKIP=False. Pure compute: no timing, no I/O.
@@ -21,13 +21,7 @@ import math
 
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
-from triton.experimental.gluon.language.nvidia.hopper import (
-    fence_async_shared,
-    mbarrier,
-    tma,
-    warpgroup_mma,
-    warpgroup_mma_wait,
-)
+from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma, warpgroup_mma, warpgroup_mma_wait
 
 from kernels.gpu.prefill import LOG2E, log2_threshold
 from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _descriptor, _finish, _scores, _start
@@ -196,7 +190,8 @@ def prefill_ws(q, k, v, out, factor, stages=STAGES, consumer_regs=240, counts=No
     """
     hq, seq_len, head_dim = q.shape
     if not supported(seq_len, head_dim, BLOCK_M, BLOCK_N):
-        raise ValueError(f'prefill_ws needs head_dim {HEAD_DIM} and L a multiple of {BLOCK_N} (got {head_dim}, {seq_len})')
+        raise ValueError(f'prefill_ws needs head_dim {HEAD_DIM} and L a multiple of {BLOCK_N} '
+                         f'(got {head_dim}, {seq_len})')
     for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
         if not t.is_contiguous():
             raise ValueError(f'prefill_ws needs contiguous tensors ({name} is not)')
