@@ -9,6 +9,7 @@ import { ANCHOR_KINDS, type AnchorKind } from '../../reports/schema.js';
 import { PATTERN_KINDS } from '../../workloads/index.js';
 import { WASM_VARIANTS } from '../cpu/wasm-module.js';
 import { GPU_DEFAULTS } from '../gpu/defaults.js';
+import { PREFILL_KERNELS } from '../gpu/protocol.js';
 import { BACKENDS, type KernelConfig, type KernelUserConfig, resolveKernelConfig } from '../kernel/config.js';
 import { KERNEL_DEFAULTS } from '../kernel/defaults.js';
 import { parseInteger, parseList, parseNumber, parseTokenCount } from '../units.js';
@@ -45,6 +46,7 @@ export const KERNEL_FLAGS: Record<keyof KernelConfig, string> = {
   batch: '--batch',
   anchors: '--anchors',
   tolerance: '--tolerance',
+  prefillKernel: '--prefill-kernel',
 };
 
 /** Resolves the config, naming the flag (not the config field) when a value is rejected. */
@@ -161,6 +163,15 @@ export function addBackendOptions(command: Command): Command {
       'gpu: largest relative L2 error vs the float32 reference that passes the check',
       parseTolerance,
       d.tolerance,
+    )
+    .addOption(
+      new Option(
+        '--prefill-kernel <name>',
+        'gpu: prefill kernel: gluon-ws (warp-specialised Gluon, 64x128 tiles), gluon (64x64, 128x128), triton (any ' +
+          'tiles, any Triton); auto: the fastest that supports the tiles',
+      )
+        .choices(['auto', ...PREFILL_KERNELS])
+        .default(d.prefillKernel),
     );
 }
 
@@ -173,6 +184,7 @@ export function backendFromOptions(o: Record<string, unknown>): KernelUserConfig
     batch: o.batch as number,
     anchors: o.anchors as AnchorKind[],
     tolerance: o.tolerance as number,
+    prefillKernel: o.prefillKernel as KernelConfig['prefillKernel'],
   };
 }
 

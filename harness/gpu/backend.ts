@@ -95,7 +95,10 @@ export async function createGpuBackend(c: KernelConfig, options: GpuBackendOptio
       batch,
       shape,
       workload: { seed: c.seed, headPatterns: [...patterns] },
-      tiles: phase === 'prefill' ? { blockM: c.blockM, blockN: c.blockN } : { blockN: c.decodeBlockN, partitions },
+      tiles:
+        phase === 'prefill'
+          ? { blockM: c.blockM, blockN: c.blockN, ...(c.prefillKernel === 'auto' ? {} : { kernel: c.prefillKernel }) }
+          : { blockN: c.decodeBlockN, partitions },
       arms: phaseArms.map(
         (a): GpuArm =>
           a.anchor ? { id: a.id, anchor: a.anchor } : { id: a.id, factor: a.thresholdScaleFactor[phase] },

@@ -9,7 +9,9 @@
  */
 import type { Phase } from '../../reports/schema.js';
 import { DEFAULT_HEAD_MIX } from '../../workloads/index.js';
-import type { AnchorKind } from './protocol.js';
+import type { AnchorKind, PrefillKernel } from './protocol.js';
+
+export type PrefillKernelChoice = 'auto' | PrefillKernel;
 
 /** The default head mix four times over: 32 heads, 8 GQA groups of 4 alike the CPU default's two groups. */
 export const GPU_HEAD_MIX = Array.from({ length: 4 }, () => DEFAULT_HEAD_MIX).join(',');
@@ -41,6 +43,8 @@ export const GPU_ONLY_DEFAULTS = {
   anchors: ['sdpa-flash', 'sdpa-cudnn'] as AnchorKind[],
   /** Largest relative L2 error of an arm against the float32 reference that passes the check. */
   tolerance: 2e-2,
+  /** The runner's choice: the fastest prefill kernel that supports the tiles. */
+  prefillKernel: 'auto' as PrefillKernelChoice,
 } as const;
 
 /** How long the runner may take to answer each op (ms) before it is stopped. */

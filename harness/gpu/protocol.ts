@@ -39,7 +39,12 @@ export type GpuArm = { id: string; factor: number } | { id: string; anchor: Anch
 export interface PrefillTilesParams {
   blockM: number;
   blockN: number;
+  /** The prefill kernel; absent: the runner picks the fastest that supports the tiles (gluon-ws, gluon, triton). */
+  kernel?: PrefillKernel;
 }
+
+export const PREFILL_KERNELS = ['triton', 'gluon', 'gluon-ws'] as const;
+export type PrefillKernel = (typeof PREFILL_KERNELS)[number];
 
 export interface DecodeTilesParams {
   blockN: number;
@@ -85,7 +90,7 @@ export interface KernelLaunch {
   paired?: boolean;
   /** Prefill: `gluon-ws` (warp-specialised, kernels/gpu/prefill_ws.py), `gluon` (hand-pipelined wgmma,
    * kernels/gpu/prefill_gluon.py) or `triton` (kernels/gpu/prefill.py). */
-  kernel?: 'triton' | 'gluon' | 'gluon-ws';
+  kernel?: PrefillKernel;
 }
 
 export interface TimeParams {

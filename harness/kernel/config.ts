@@ -8,8 +8,8 @@ import { checkShape, PARTITION_LIMITS, TILE_LIMITS } from '../../kernels/validat
 import { ANCHOR_KINDS, type AnchorKind, PHASES, type Phase } from '../../reports/schema.js';
 import { parseHeadMix } from '../../workloads/index.js';
 import { WASM_VARIANTS, type WasmVariantChoice } from '../cpu/wasm-module.js';
-import { GPU_DEFAULTS } from '../gpu/defaults.js';
-import { DECODE_ANCHORS } from '../gpu/protocol.js';
+import { GPU_DEFAULTS, type PrefillKernelChoice } from '../gpu/defaults.js';
+import { DECODE_ANCHORS, PREFILL_KERNELS } from '../gpu/protocol.js';
 import { KERNEL_DEFAULTS } from './defaults.js';
 
 export type Implementation = 'wasm' | 'reference';
@@ -60,6 +60,9 @@ export interface KernelConfig {
   anchors: AnchorKind[];
   /** GPU backend: largest relative L2 error against the float32 reference that passes the check. */
   tolerance: number;
+  /** GPU backend: the prefill kernel (kernels/gpu/prefill_ws.py, prefill_gluon.py, prefill.py); auto lets the runner
+   * pick the fastest that supports the tiles. */
+  prefillKernel: PrefillKernelChoice;
 }
 
 /** Config fields only one backend reads; the other ignores them (and the result does not record them). */
@@ -70,7 +73,7 @@ export const CPU_ONLY_FIELDS = [
   'fullPrefillMax',
   'prefillSampleFlops',
 ] as const;
-export const GPU_ONLY_FIELDS = ['python', 'gpuRunner', 'batch', 'anchors', 'tolerance'] as const;
+export const GPU_ONLY_FIELDS = ['python', 'gpuRunner', 'batch', 'anchors', 'tolerance', 'prefillKernel'] as const;
 
 /** Every field optional; a new KernelConfig field must be added here too (the mapped type keeps them in step). */
 export type KernelUserConfig = { [K in keyof KernelConfig]?: KernelConfig[K] };
@@ -151,6 +154,8 @@ export function resolveKernelConfig(user: KernelUserConfig = {}): KernelConfig {
   );
   const tolerance = c.tolerance;
   check(Number.isFinite(tolerance) && tolerance > 0 && tolerance < 1, 'tolerance', 'a number in (0, 1)', tolerance);
+  const kernels = ['auto', ...PREFILL_KERNELS];
+  check(kernels.includes(c.prefillKernel), 'prefillKernel', kernels.join(' | '), c.prefillKernel);
   if (c.backend === 'gpu') checkGpu(c);
   return c;
 }

@@ -60,6 +60,7 @@ describe('parseCli kernel --backend gpu', () => {
       batch: 32,
       anchors: ['sdpa-flash', 'sdpa-cudnn'],
       tolerance: 0.02,
+      prefillKernel: 'auto',
     });
     expect(c.gpuRunner).toBeUndefined();
     expect(GPU_HEAD_MIX.split(',')).toHaveLength(24);
@@ -103,6 +104,8 @@ describe('parseCli kernel --backend gpu', () => {
       '50,200',
       '--decode-factor',
       '60,250',
+      '--prefill-kernel',
+      'triton',
     );
     expect(c).toMatchObject({
       contexts: [4096, 8192],
@@ -119,6 +122,7 @@ describe('parseCli kernel --backend gpu', () => {
       tolerance: 0.05,
       prefillFactors: [50, 200],
       decodeFactors: [60, 250],
+      prefillKernel: 'triton',
       // not given: still the GPU defaults
       minSampleMs: 0,
       decodeBlockN: 64,
@@ -152,8 +156,11 @@ describe('parseCli kernel --backend gpu', () => {
     );
   });
 
-  it('an unknown backend is refused by the flag parser', () => {
+  it('an unknown backend or prefill kernel is refused by the flag parser', () => {
     expect(parse(['--backend', 'tpu']).error).toMatchObject({ code: 'commander.invalidArgument' });
+    expect(parse(['--backend', 'gpu', '--prefill-kernel', 'cuda']).error).toMatchObject({
+      code: 'commander.invalidArgument',
+    });
   });
 });
 

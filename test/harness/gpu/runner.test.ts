@@ -245,6 +245,23 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
 });
 
 describe('runKernelBenchmark --backend gpu when things go wrong', () => {
+  it('--prefill-kernel goes to the runner as tiles.kernel, and the cells record the kernel that ran', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'skipbench-gpu-kernel-'));
+    const kernelLog = join(logDir, 'requests.jsonl');
+    const run = await runKernelBenchmark(config({ reps: 2, contexts: [1024], prefillKernel: 'triton' }), {
+      runnerEnv: { FAKE_GPU_LOG: kernelLog },
+    });
+    const prepare = readFileSync(kernelLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .find((r) => r.op === 'prepare' && r.phase === 'prefill');
+    expect(prepare.tiles).toEqual({ blockM: 64, blockN: 128, kernel: 'triton' });
+    const cell = run.cells.find((c) => c.kind === 'kernel' && c.phase === 'prefill' && c.arm === 'dense');
+    expect(cell?.kind === 'kernel' ? cell.launch?.kernel : undefined).toBe('triton');
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
   it('a failed reference check fails that context only: one failed sample per arm, the run completes', async () => {
     const result = await runKernelBenchmark(config({ reps: 2 }), { runnerEnv: { FAKE_GPU_MODE: 'check-fail' } });
     expect(result.run.status).toBe('completed');
