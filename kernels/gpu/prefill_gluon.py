@@ -260,13 +260,19 @@ def prefill_gluon(q, k, v, out, factor, block=128, num_warps=8, stages=STAGES, c
     if not supported(seq_len, head_dim, block, block):
         raise ValueError(f'prefill_gluon needs head_dim {HEAD_DIM}, square tiles of {BLOCKS} and L a multiple of the '
                          f'tile (got {head_dim}, {block}, {seq_len})')
+    args, flags = launch_arguments('prefill_gluon', q, k, v, out, factor, counts, block, block)
+    prefill_gluon_kernel[(seq_len // block, hq)](*args, **flags, STAGES=stages, num_warps=num_warps)
+    return out
+
+
+def launch_arguments(kernel, q, k, v, out, factor, counts, q_block, kv_block):
+    """What every Gluon prefill kernel takes: TMA descriptors (Q/O by q_block rows, K/V by kv_block), the counters
+    (or any pointer), the log2-domain scale and threshold, L; and its GROUP, SKIP and COUNT constexprs."""
     for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
         if not t.is_contiguous():
-            raise ValueError(f'prefill_gluon needs contiguous tensors ({name} is not)')
-    grid = (seq_len // block, hq)
-    prefill_gluon_kernel[grid](
-        _descriptor(q, block), _descriptor(k, block), _descriptor(v, block), _descriptor(out, block),
-        counts if counts is not None else out,
-        (1.0 / math.sqrt(head_dim)) * LOG2E, log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len,
-        GROUP=hq // k.shape[0], STAGES=stages, SKIP=factor > 0, COUNT=counts is not None, num_warps=num_warps)
-    return out
+            raise ValueError(f'{kernel} needs contiguous tensors ({name} is not)')
+    hq, seq_len, head_dim = q.shape
+    args = (_descriptor(q, q_block), _descriptor(k, kv_block), _descriptor(v, kv_block), _descriptor(out, q_block),
+            counts if counts is not None else out, (1.0 / math.sqrt(head_dim)) * LOG2E,
+            log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len)
+    return args, {'GROUP': hq // k.shape[0], 'SKIP': factor > 0, 'COUNT': counts is not None}

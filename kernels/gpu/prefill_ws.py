@@ -17,14 +17,11 @@ both consumers (empty barriers count 2); a skipped tile's V is waited for and re
 Semantics (DESIGN §1) as prefill.py with BLOCK_M = 64, BLOCK_N = 128: same tiles visited, same decisions, same
 counters. Scope: head_dim 128, L a multiple of 128. Dense is SKIP=False. Pure compute: no timing, no I/O.
 """
-import math
-
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma, warpgroup_mma, warpgroup_mma_wait
 
-from kernels.gpu.prefill import LOG2E, log2_threshold
-from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _descriptor, _finish, _scores, _start
+from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _start, launch_arguments
 
 BLOCK_M = 64
 BLOCK_N = 128
@@ -192,14 +189,6 @@ def prefill_ws(q, k, v, out, factor, stages=STAGES, consumer_regs=240, counts=No
     if not supported(seq_len, head_dim, BLOCK_M, BLOCK_N):
         raise ValueError(f'prefill_ws needs head_dim {HEAD_DIM} and L a multiple of {BLOCK_N} '
                          f'(got {head_dim}, {seq_len})')
-    for name, t in (('q', q), ('k', k), ('v', v), ('out', out)):
-        if not t.is_contiguous():
-            raise ValueError(f'prefill_ws needs contiguous tensors ({name} is not)')
-    grid = (seq_len // BLOCK_N, hq)
-    prefill_ws_kernel[grid](
-        _descriptor(q, BLOCK_M), _descriptor(k, BLOCK_N), _descriptor(v, BLOCK_N), _descriptor(out, BLOCK_M),
-        counts if counts is not None else out,
-        (1.0 / math.sqrt(head_dim)) * LOG2E, log2_threshold(factor, seq_len) if factor > 0 else 0.0, seq_len,
-        GROUP=hq // k.shape[0], STAGES=stages, SKIP=factor > 0, COUNT=counts is not None, CONSUMER_REGS=consumer_regs,
-        num_warps=4)
+    args, flags = launch_arguments('prefill_ws', q, k, v, out, factor, counts, BLOCK_M, BLOCK_N)
+    prefill_ws_kernel[(seq_len // BLOCK_N, hq)](*args, **flags, STAGES=stages, CONSUMER_REGS=consumer_regs, num_warps=4)
     return out
