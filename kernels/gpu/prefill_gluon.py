@@ -16,15 +16,16 @@ cannot carry a pending wgmma result across an `if`, so each branch of the skip t
 
 A group wait counts outstanding wgmma groups in issue order: S_{j+1} was issued before P·V_j, so waiting with 1
 outstanding returns S_{j+1} while P·V_j still runs. The mask is applied to the diagonal tile only (the last
-iteration is peeled), and query tiles run heaviest first. What still costs: the test's max over the tile's 128 rows
-crosses both warpgroups (shared memory and a CTA barrier), which keeps them in lockstep; on an H100 at 32K the skip
+iteration is peeled), and query tiles run heaviest first. What still costs (128x128 tiles, 8 warps): the test's max
+over the tile's 128 rows crosses both warpgroups (shared memory and a CTA barrier), which keeps them in lockstep; on an H100 at 32K the skip
 kernel with nothing skipped is ~11% slower than its dense twin, ~7% of it that reduction.
 
 Semantics are those of prefill.py (DESIGN §1): a KV tile is skipped iff every row's local_max - running_max <
 log2(lambda); the test's running max advances on skipped tiles too; the first tile is never skipped. Scope: head_dim
-128, BLOCK_M = BLOCK_N = 128 (one wgmma N for scores and output), sequence length a multiple of 128 (TMA tiles never
-cross a head); `supported()` says so and the caller falls back to prefill.py otherwise. Dense is SKIP=False.
-Pure compute: no timing, no I/O.
+128, square tiles BLOCK_M = BLOCK_N of 64 or 128 (scores and output use their own wgmma layouts, whose rows sit on
+the same threads), sequence length a multiple of the tile (TMA tiles never cross a head); `supported()` says so and
+the caller falls back to prefill.py otherwise. Dense is SKIP=False. prefill_ws.py, the default on Hopper, reuses
+this file's per-tile pieces. Pure compute: no timing, no I/O.
 """
 import math
 
