@@ -94,12 +94,12 @@ export async function runCalibration(
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
       const prepared: { L: number; margins: TileMargins }[] = [];
       for (const L of c.contexts) {
-        const pooled: number[] = [];
+        const parts: Float64Array[] = [];
         for (const s of sources) {
           const { k, v } = s.keysValues(L);
-          for (const m of await preparePhase(executor, s, c, L, phase, k, v, partitions).phase.margins!()) pooled.push(m);
+          parts.push(await preparePhase(executor, s, c, L, phase, k, v, partitions).phase.margins!());
         }
-        const margins = tileMargins(Float64Array.from(pooled));
+        const margins = tileMargins(concatenate(parts));
         prepared.push({ L, margins });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
@@ -183,4 +183,16 @@ export async function runCalibration(
     phases,
     method: CALIBRATION_METHOD,
   };
+}
+
+/** One array of the parts, in order (the only part itself when there is one: a 128K prefill has ~10^7 margins). */
+function concatenate(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
