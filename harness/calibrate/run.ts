@@ -92,15 +92,19 @@ export async function runCalibration(
     for (const phase of c.phases) {
       const sources = sequenceSources(phase);
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
-      const prepared: { L: number; margins: TileMargins }[] = [];
+      // the first sequence's K/V are kept for the measuring pass (as many as a single-sequence run holds); the
+      // other sequences' are regenerated there rather than held (8 x 268 MB at 128K)
+      const prepared: { L: number; margins: TileMargins; first: { k: Float32Array; v: Float32Array } }[] = [];
       for (const L of c.contexts) {
         const parts: Float64Array[] = [];
+        let first: { k: Float32Array; v: Float32Array } | undefined;
         for (const s of sources) {
           const { k, v } = s.keysValues(L);
+          first ??= { k, v };
           parts.push(await preparePhase(executor, s, c, L, phase, k, v, partitions).phase.margins!());
         }
         const margins = tileMargins(concatenate(parts));
-        prepared.push({ L, margins });
+        prepared.push({ L, margins, first: first! });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
           list.push({ context: L, lambda: lambdaForSparsity(margins, target) });
@@ -117,12 +121,12 @@ export async function runCalibration(
         );
         return { target, factor };
       });
-      // the factors fit all contexts at once, so each context is staged again (K/V regenerated) to measure them
+      // the factors fit all contexts at once, so each context is staged again to measure them
       const measured = new Map<string, { measured: number; relativeError: number }>();
-      for (const { L } of prepared) {
+      for (const { L, first } of prepared) {
         const totals = perTarget.map(() => ({ counters: emptyCounters(), error: 0 }));
-        for (const s of sources) {
-          const { k, v } = s.keysValues(L);
+        for (const [b, s] of sources.entries()) {
+          const { k, v } = b === 0 ? first : s.keysValues(L);
           const p = preparePhase(executor, s, c, L, phase, k, v, partitions);
           await p.phase.run(0, 1);
           const dense = p.phase.collect();

@@ -84,7 +84,8 @@ def launch_options(request, warps, stages):
         kernel = field(request, 'tiles.kernel', lambda v: v is None or v in ('triton', 'gluon', 'gluon-ws'),
                        'triton | gluon | gluon-ws')
         gluon = gluon_supports('prefill_gluon', request)
-        if kernel == 'gluon-ws' and not gluon_supports('prefill_ws', request):
+        gluon_ws = gluon_supports('prefill_ws', request)
+        if kernel == 'gluon-ws' and not gluon_ws:
             raise RequestError('tiles.kernel gluon-ws needs Triton with Gluon, headDim 128, 64x128 tiles and a context '
                                'that is a multiple of 128')
         if kernel == 'gluon' and not gluon:
@@ -92,8 +93,7 @@ def launch_options(request, warps, stages):
                                'context that is a multiple of the tile (use triton)')
         # H100 (docs/gpu-results.md): the Gluon kernels' dense twins are 1.3-1.4x faster than Triton's, and their skip
         # arms keep the overlap that Triton loses under the skip branch
-        default = 'gluon-ws' if gluon_supports('prefill_ws', request) else 'gluon' if gluon else 'triton'
-        options['kernel'] = kernel or default
+        options['kernel'] = kernel or ('gluon-ws' if gluon_ws else 'gluon' if gluon else 'triton')
         if options['kernel'] == 'gluon-ws':
             options['num_warps'] = 9  # fixed by the kernel: two consumer warpgroups and one TMA producer warp
     if request.get('phase') == 'decode':
