@@ -14,6 +14,7 @@ import { detectInactive } from '../reports/inactive.js';
 import { render, renderers } from '../reports/render.js';
 import type { Phase } from '../reports/schema.js';
 import { defaultCacheDir } from './ceilings.js';
+import { interruptWhenOrphaned, relaunch, shouldRelaunch } from './relaunch.js';
 import { type BenchCommand, registerBench, runBench } from './commands/bench.js';
 import { type CalibrateCommand, registerCalibrate, runCalibrate } from './commands/calibrate.js';
 import { type CompareCommand, registerCompare, runCompare } from './commands/compare.js';
@@ -304,7 +305,10 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  main().then((code) => {
+  const argv = process.argv.slice(2);
+  interruptWhenOrphaned();
+  const run = shouldRelaunch(argv, process.execArgv, process.env) ? relaunch(process.argv[1], argv) : main(argv);
+  run.then((code) => {
     process.exitCode = code;
   });
 }

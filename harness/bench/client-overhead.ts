@@ -41,10 +41,15 @@ export const CLIENT_OVERHEAD_DEFAULTS = {
   tokens: 16,
   /** Measured rounds of the stream overhead, after one warmup round; their samples are pooled. */
   rounds: 5,
-  /** Server delay before the first event (ms). */
-  firstDelayMs: 20,
-  /** Server delay between events (ms). */
-  intervalMs: 10,
+  /** Server delay before the first event (ms): longer than sending 1000 requests takes (30-110 ms measured), so
+   * that no first event is written while the client is still sending. */
+  firstDelayMs: 200,
+  /** Server delay between events (ms): 20 tokens/s per stream, 20k tokens/s at 1000 streams (a large serving node's
+   * decode rate). */
+  intervalMs: 50,
+  /** Server prefill time per request, one request at a time (ms), so first events come 1 ms apart as prefills
+   * finish; 0 = every first event `firstDelayMs` after its own request, all 1000 within ~30-100 ms. */
+  prefillMs: 1,
   /** Tokens of the prompt whose build is timed. */
   promptTokens: 131_072,
   /** Timed builds after the first (cold) one. */
@@ -79,6 +84,7 @@ export interface ClientOverheadOptions {
   rounds?: number;
   firstDelayMs?: number;
   intervalMs?: number;
+  prefillMs?: number;
   promptTokens?: number;
   promptBuilds?: number;
   costPrompts?: [number, number];
@@ -120,6 +126,7 @@ export interface StreamOverhead {
   tokensPerStream: number;
   firstDelayMs: number;
   intervalMs: number;
+  prefillMs: number;
   /** The measured rounds, in order; the distributions below pool their raw samples. */
   rounds: OverheadRound[];
   /** Connections the pool held after the warmup round. */
@@ -185,6 +192,8 @@ export interface TokenCost {
 
 export interface ClientOverheadResult {
   environment: ReturnType<typeof captureEnvironment>;
+  /** The Node flags of the measuring process (the CLI adds its garbage-collector flags: harness/relaunch.ts). */
+  nodeFlags: string[];
   options: Required<Omit<ClientOverheadOptions, 'serverUrl' | 'signal' | 'onProgress'>> & { serverUrl?: string };
   overhead: StreamOverhead;
   prompt: PromptBuild;
@@ -199,6 +208,7 @@ function resolveOptions(o: ClientOverheadOptions): ClientOverheadResult['options
     rounds: o.rounds ?? d.rounds,
     firstDelayMs: o.firstDelayMs ?? d.firstDelayMs,
     intervalMs: o.intervalMs ?? d.intervalMs,
+    prefillMs: o.prefillMs ?? d.prefillMs,
     promptTokens: o.promptTokens ?? d.promptTokens,
     promptBuilds: o.promptBuilds ?? d.promptBuilds,
     costPrompts: o.costPrompts ?? [...d.costPrompts],
@@ -223,7 +233,7 @@ function resolveOptions(o: ClientOverheadOptions): ClientOverheadResult['options
   integer('costShortTokens', r.costShortTokens, 1, 100_000);
   integer('costOutputTokens', r.costOutputTokens, r.costShortTokens + 1, 100_000);
   integer('costRequests', r.costRequests, 1, 1000);
-  for (const field of ['firstDelayMs', 'intervalMs', 'costIntervalMs'] as const) {
+  for (const field of ['firstDelayMs', 'intervalMs', 'prefillMs', 'costIntervalMs'] as const) {
     if (!(Number.isFinite(r[field]) && r[field] >= 0))
       throw invalid(ErrorCodes.CONFIG, field, 'a number >= 0', r[field]);
   }
@@ -258,7 +268,8 @@ export async function measureClientOverhead(options: ClientOverheadOptions = {})
     signal.throwIfAborted();
     onProgress?.(`client CPU per token: ${o.costPrompts.join(' vs ')}-token prompts`);
     const cost = await tokenCost(url, pool, o, prompts, signal);
-    return { environment: captureEnvironment(), options: o, overhead, prompt: build, cost };
+    const environment = captureEnvironment();
+    return { environment, nodeFlags: [...process.execArgv], options: o, overhead, prompt: build, cost };
   } finally {
     options.signal?.removeEventListener('abort', forward);
     await pool.destroy();
@@ -276,13 +287,14 @@ function streamSpec(
   firstDelayMs: number,
   intervalMs: number,
   prompt: RequestSpec['prompt'] = 'x',
+  prefillMs = 0,
 ): RequestSpec {
   return {
     id,
     endpoint: 'completions',
     prompt,
     maxTokens,
-    extraBody: { stamp_first_delay_ms: firstDelayMs, stamp_interval_ms: intervalMs },
+    extraBody: { stamp_first_delay_ms: firstDelayMs, stamp_interval_ms: intervalMs, stamp_prefill_ms: prefillMs },
   };
 }
 
@@ -302,8 +314,13 @@ async function streamOverhead(
       timeoutMs: REQUEST_TIMEOUT_MS,
       signal,
     });
-  // warmup: one request per stream opens every connection and warms the JIT; not measured
-  await Promise.all(Array.from({ length: o.streams }, (_, i) => send(streamSpec(`w${i}`, 2, 0, 0))));
+  // warmup: one round like the measured ones opens every connection, warms both processes' JIT and grows the heap
+  // to its working size (round 1 used to carry most of the p99); not measured
+  await Promise.all(
+    Array.from({ length: o.streams }, (_, i) =>
+      send(streamSpec(`w${i}`, 2, 0, 0)),
+    ),
+  );
   signal?.throwIfAborted();
   const connections = pool.stats.connected;
   const clockOffsetMs = separateProcess ? (await serverStats(pool)).clockOffsetMs : 0;
@@ -318,7 +335,7 @@ async function streamOverhead(
   for (let round = 0; round < o.rounds; round++) {
     // requests are prepared before the clock starts
     const specs = Array.from({ length: o.streams }, (_, i) =>
-      streamSpec(`r${round}s${i}`, o.tokens, o.firstDelayMs, o.intervalMs),
+      streamSpec(`r${round}s${i}`, o.tokens, o.firstDelayMs, o.intervalMs, 'x', o.prefillMs),
     );
     const server0 = separateProcess ? (await serverStats(pool)).cpuUs : 0;
     const machine0 = cpuSnapshot();
@@ -363,6 +380,7 @@ async function streamOverhead(
     tokensPerStream: o.tokens,
     firstDelayMs: o.firstDelayMs,
     intervalMs: o.intervalMs,
+    prefillMs: o.prefillMs,
     rounds,
     connections,
     ok,

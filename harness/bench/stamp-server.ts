@@ -6,7 +6,9 @@
  *
  * Per POST /v1/completions: read the body, wait `stamp_first_delay_ms` (default 20), then write `max_tokens` token
  * events `stamp_interval_ms` apart (default 10; 0 = back to back, one setImmediate between writes), then a usage
- * chunk and `[DONE]`. Each token event carries `stamp` (epoch ms with sub-ms precision,
+ * chunk and `[DONE]`. With `stamp_prefill_ms` > 0 the server also behaves like one that prefills one request at a
+ * time: each first event gets a slot that long after the previous request's slot, and is not written before it.
+ * Each token event carries `stamp` (epoch ms with sub-ms precision,
  * `performance.timeOrigin + performance.now()`, taken immediately before `res.write`) twice: as a JSON field, and as
  * its completion text `"<stamp>;"`, so that a client that keeps the generated text can recover every event's stamp
  * in order without a parser of its own. GET /stats answers `{"epochMinusMonotonic": ms, "cpuUs": µs}`: the first
@@ -39,6 +41,9 @@ export const STAMP_DEFAULTS = {
   firstDelayMs: 20,
   /** Delay (ms) between token events; 0 = back to back. */
   intervalMs: 10,
+  /** Prefill time (ms) of a server that prefills one request at a time; 0 = every request's first event after its
+   * own delay alone. */
+  prefillMs: 0,
   /** Listen backlog (Linux caps it at net.core.somaxconn). */
   backlog: 4096,
 } as const;
@@ -114,6 +119,9 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   });
 }
 
+/** When the emulated prefill engine (one request at a time) finishes its last queued request (epoch ms). */
+let prefillQueueEnd = Number.NEGATIVE_INFINITY;
+
 const count = (value: unknown, fallback: number): number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 
@@ -122,6 +130,7 @@ function stream(res: http.ServerResponse, body: Record<string, unknown>): void {
   const maxTokens = Math.max(1, Math.floor(count(body.max_tokens, 16)));
   const firstDelayMs = count(body.stamp_first_delay_ms, STAMP_DEFAULTS.firstDelayMs);
   const intervalMs = count(body.stamp_interval_ms, STAMP_DEFAULTS.intervalMs);
+  const prefillMs = count(body.stamp_prefill_ms, STAMP_DEFAULTS.prefillMs);
   const promptTokens = Array.isArray(body.prompt) ? body.prompt.length : undefined;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
@@ -154,7 +163,18 @@ function stream(res: http.ServerResponse, body: Record<string, unknown>): void {
     const usage = { ...(promptTokens !== undefined ? { prompt_tokens: promptTokens } : {}), completion_tokens: sent };
     res.end(`data: {"object":"text_completion","choices":[],"usage":${JSON.stringify(usage)}}\n\ndata: [DONE]\n\n`);
   };
-  later(firstDelayMs, next);
+  let firstAt = epochNow() + firstDelayMs;
+  if (prefillMs > 0) {
+    firstAt = Math.max(firstAt, prefillQueueEnd + prefillMs);
+    prefillQueueEnd = firstAt;
+  }
+  // timers take whole ms and may fire up to ~1 ms early: check, and wait again for what is left
+  const first = () => {
+    const left = firstAt - epochNow();
+    if (left > 0) timer = setTimeout(first, Math.ceil(left));
+    else later(0, next);
+  };
+  first();
 }
 
 // -- in its own process --

@@ -48,6 +48,13 @@ export function registerClientOverhead(program: Command, done: (command: ClientO
     )
     .option('--interval <ms>', 'server delay between events (ms)', (t) => parseNumber('--interval', t, 0), d.intervalMs)
     .option(
+      '--prefill <ms>',
+      'server prefill time per request, one request at a time, so first events are at least this far apart ' +
+        '(ms; 0 = none)',
+      (t) => parseNumber('--prefill', t, 0),
+      d.prefillMs,
+    )
+    .option(
       '--cost-requests <n>',
       'sequential requests per prompt length for CPU per token',
       int('--cost-requests', 1, 1000),
@@ -63,6 +70,7 @@ export function registerClientOverhead(program: Command, done: (command: ClientO
           rounds: o.rounds,
           firstDelayMs: o.firstDelay,
           intervalMs: o.interval,
+          prefillMs: o.prefill,
           costRequests: o.costRequests,
         },
         json: o.json,
@@ -99,9 +107,12 @@ export function renderClientOverhead(result: ClientOverheadResult, commandLine: 
   const env = result.environment.host;
   const notes = [
     `$ ${commandLine}`,
-    `${env.cpuModel}, ${env.logicalCpus} logical CPUs, Node ${result.environment.runtime.node}`,
+    `${env.cpuModel}, ${env.logicalCpus} logical CPUs, Node ${result.environment.runtime.node}` +
+      (result.nodeFlags.length > 0 ? ` (${result.nodeFlags.join(' ')})` : ''),
     `stream rounds: ${s.rounds.length} x ${s.streams} concurrent streams over ${s.connections} connections, ` +
-      `${s.tokensPerStream} tokens each (first after ${s.firstDelayMs} ms, then every ${s.intervalMs} ms); ` +
+      `${s.tokensPerStream} tokens each (first after ${s.firstDelayMs} ms` +
+      (s.prefillMs > 0 ? ` and a one-at-a-time prefill of ${s.prefillMs} ms` : '') +
+      `, then every ${s.intervalMs} ms); ` +
       `${s.ok}/${s.ok + s.failed} ok, ${s.events} token events` +
       (s.failed > 0 ? `, failed: ${JSON.stringify(s.failures)}` : '') +
       (s.unmatched > 0 ? `, ${s.unmatched} streams without matching stamps` : ''),

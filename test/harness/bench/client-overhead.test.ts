@@ -90,6 +90,26 @@ describe('stamp server', () => {
     for (const [i, s] of stamps.entries()) expect(record.tokenTimes[i]).toBeGreaterThanOrEqual(s);
   });
 
+  it('with stamp_prefill_ms, gives each first event a slot that far after the previous one (one prefill at a time)', async () => {
+    const send = () =>
+      sendStreamingRequest(
+        {
+          endpoint: 'completions',
+          prompt: 'x',
+          maxTokens: 1,
+          extraBody: { stamp_first_delay_ms: 0, stamp_interval_ms: 0, stamp_prefill_ms: 8 },
+        },
+        { baseUrl: server.url, now: epochNow, collectText: true },
+      );
+    const before = epochNow();
+    const records = await Promise.all(Array.from({ length: 5 }, send));
+    const firsts = records.map((r) => serverStamps(r.text ?? '')[0]).sort((a, b) => a - b);
+    expect(firsts).toHaveLength(5);
+    // each first event is written no sooner than its slot, 8 ms after the previous slot (a late write can bring two
+    // writes closer, never the slots): the fifth is at least 4 slots after the first request arrived
+    expect(firsts[4] - before).toBeGreaterThanOrEqual(32);
+  });
+
   it('answers /health, /stats and 404 for anything else', async () => {
     expect((await request(`${server.url}/health`)).statusCode).toBe(200);
     const stats = (await (await request(`${server.url}/stats`)).body.json()) as Record<string, number>;
@@ -179,6 +199,7 @@ describe('measureClientOverhead', () => {
       rounds: 2,
       firstDelayMs: 5,
       intervalMs: 2,
+      prefillMs: 1,
       promptTokens: 4096,
       promptBuilds: 2,
       costPrompts: [256, 4096],
@@ -203,6 +224,9 @@ describe('measureClientOverhead', () => {
       expect(x).toBeGreaterThanOrEqual(0);
     }
     expect(Number.isFinite(s.clockOffsetMs)).toBe(true);
+    // the forked server prefills one request at a time: the 20th first event comes 19 slots of 1 ms after the first
+    // one's 5 ms delay (round times start before the first request is sent; the clock offset is µs)
+    for (const round of s.rounds) expect(round.firstStampMaxMs).toBeGreaterThanOrEqual(23.9);
   });
 
   it('times the prompt builds and compares CPU per output token at both prompt lengths', () => {
@@ -274,17 +298,25 @@ describe('skipbench client-overhead flags', () => {
   it('defaults to 1000 streams of 16 tokens, table output', () => {
     expect(parse(['client-overhead'])).toEqual({
       name: 'client-overhead',
-      options: { streams: 1000, tokens: 16, rounds: 5, firstDelayMs: 20, intervalMs: 10, costRequests: 20 },
+      options: {
+        streams: 1000,
+        tokens: 16,
+        rounds: 5,
+        firstDelayMs: 200,
+        intervalMs: 50,
+        prefillMs: 1,
+        costRequests: 20,
+      },
       json: false,
     });
   });
 
-  it('takes --streams, --tokens, --json and rejects out-of-range values by code', () => {
-    const command = parse(['client-overhead', '--streams', '20', '--tokens', '4', '--json']);
-    expect(command?.options).toMatchObject({ streams: 20, tokens: 4 });
+  it('takes --streams, --tokens, --prefill, --json and rejects out-of-range values by code', () => {
+    const command = parse(['client-overhead', '--streams', '20', '--tokens', '4', '--prefill', '0.5', '--json']);
+    expect(command?.options).toMatchObject({ streams: 20, tokens: 4, prefillMs: 0.5 });
     expect(command?.json).toBe(true);
-    expect(() => parse(['client-overhead', '--streams', '0'])).toThrow(
-      expect.objectContaining({ code: ErrorCodes.CONFIG }),
-    );
+    for (const bad of [['--streams', '0'], ['--prefill', '-1']]) {
+      expect(() => parse(['client-overhead', ...bad])).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG }));
+    }
   });
 });
