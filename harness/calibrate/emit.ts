@@ -44,6 +44,12 @@ function phaseText(p: PhaseCalibration): string[] {
           `  measured ${formatPercent(x.measured).padStart(6)}  rel.err ${formatSci(x.relativeError)}`,
       );
     }
+    // which heads move with the context: the measured sparsity of each decision unit, one column per context
+    const width = Math.max(...p.units.map((u) => u.length));
+    lines.push(`    by decision unit (${t.points.map((x) => formatTokens(x.context)).join(' / ')}):`);
+    for (const [u, unit] of p.units.entries()) {
+      lines.push(`      ${unit.padEnd(width)}  ${t.points.map((x) => formatPercent(x.byUnit[u]).padStart(6)).join(' ')}`);
+    }
   }
   if (p.exponential) lines.push(`  fit: factor = ${p.exponential.a.toPrecision(6)} * exp(${p.exponential.b.toPrecision(6)} * s)`);
   const longest = Math.max(...p.targets.flatMap((t) => t.points.map((x) => x.context)));

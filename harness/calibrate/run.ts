@@ -5,6 +5,7 @@
  * realized sparsity and the output error beside it are measured, not predicted.
  */
 import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
+import type { HeadCounters } from '../../kernels/types.js';
 import type { Phase } from '../../reports/schema.js';
 import type { KernelConfig } from '../kernel/config.js';
 import { resolvePartitions } from '../kernel/config.js';
@@ -40,6 +41,8 @@ export interface CalibrationPoint {
   measured: number;
   /** Relative L2 error of that run's output against dense (decode: the mean over the pooled sequences). */
   relativeError: number;
+  /** The measured sparsity of each decision unit (PhaseCalibration.units), in order: which heads drive a miss. */
+  byUnit: number[];
 }
 
 export interface PhaseCalibration {
@@ -48,6 +51,9 @@ export interface PhaseCalibration {
   /** factor = a * exp(b * s); absent with a single target. */
   exponential?: { a: number; b: number };
   warnings: string[];
+  /** What each decision unit is: prefill decides per query head, decode per GQA group (one KV head and its query
+   * heads); with the synthetic head mix, the pattern of each query head. */
+  units: string[];
 }
 
 export interface CalibrationResult {
@@ -80,7 +86,7 @@ export async function runCalibration(
   const { onProgress } = options;
   const executor = await createWasmExecutor(c.threads, c.wasmVariant);
   const partitions = resolvePartitions({ ...c, threads: executor.threads });
-  const { source } = workloadSource(c);
+  const { source, patterns } = workloadSource(c);
   // captured Q/K/V are one sequence; synthetic ones are regenerated per seed
   const decodeSequences = c.qkvDir ? 1 : (options.decodeSequences ?? DECODE_SEQUENCES);
   const sequenceSources = (phase: Phase) =>
@@ -122,9 +128,9 @@ export async function runCalibration(
         return { target, factor };
       });
       // the factors fit all contexts at once, so each context is staged again to measure them
-      const measured = new Map<string, { measured: number; relativeError: number }>();
+      const measured = new Map<string, { measured: number; relativeError: number; byUnit: number[] }>();
       for (const { L, first } of prepared) {
-        const totals = perTarget.map(() => ({ counters: emptyCounters(), error: 0 }));
+        const totals = perTarget.map(() => ({ counters: emptyCounters(), units: [] as HeadCounters[], error: 0 }));
         for (const [b, s] of sources.entries()) {
           const { k, v } = b === 0 ? first : s.keysValues(L);
           const p = preparePhase(executor, s, c, L, phase, k, v, partitions);
@@ -134,11 +140,18 @@ export async function runCalibration(
             await p.phase.run(factor, 1);
             const out = p.phase.collect();
             totals[i].counters = out.heads.reduce((acc, h) => addCounters(acc, h), totals[i].counters);
+            for (const [u, h] of out.heads.entries()) {
+              totals[i].units[u] = addCounters(totals[i].units[u] ?? emptyCounters(), h);
+            }
             totals[i].error += outputError(out.out, dense.out, p.headRanges.flat()).relativeL2 / sources.length;
           }
         }
         for (const [i, { target }] of perTarget.entries()) {
-          measured.set(`${target}|${L}`, { measured: sparsity(totals[i].counters), relativeError: totals[i].error });
+          measured.set(`${target}|${L}`, {
+            measured: sparsity(totals[i].counters),
+            relativeError: totals[i].error,
+            byUnit: totals[i].units.map(sparsity),
+          });
         }
         onProgress?.(`${phase} ${L}: fitted factors measured`);
       }
@@ -152,6 +165,7 @@ export async function runCalibration(
             predicted: sparsityAt(margins, factor / L),
             measured: m.measured,
             relativeError: m.relativeError,
+            byUnit: m.byUnit,
           };
         });
         const maxDeviation = Math.max(...points.map((p) => Math.abs(p.measured - target)));
@@ -171,6 +185,7 @@ export async function runCalibration(
           ? { exponential: fitExponential(usable.map((t) => ({ sparsity: t.target, factor: t.factor }))) }
           : {}),
         warnings,
+        units: decisionUnits(phase, c.numQueryHeads, c.numKvHeads, patterns),
       });
     }
   } finally {
@@ -187,6 +202,15 @@ export async function runCalibration(
     phases,
     method: CALIBRATION_METHOD,
   };
+}
+
+/** Names of the decision units: `head 3 (local)` per query head in prefill, `KV head 0 (sink, sink, local, local)`
+ * per GQA group in decode (the patterns only for the synthetic mix). Pure. */
+export function decisionUnits(phase: Phase, hq: number, hkv: number, patterns?: readonly string[]): string[] {
+  const kinds = (from: number, to: number) => (patterns ? ` (${patterns.slice(from, to).join(', ')})` : '');
+  if (phase === 'prefill') return Array.from({ length: hq }, (_, h) => `head ${h}${kinds(h, h + 1)}`);
+  const group = hq / hkv;
+  return Array.from({ length: hkv }, (_, g) => `KV head ${g}${kinds(g * group, (g + 1) * group)}`);
 }
 
 /** One array of the parts, in order (the only part itself when there is one: a 128K prefill has ~10^7 margins). */

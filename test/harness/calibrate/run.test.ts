@@ -1,9 +1,15 @@
 /** `skipbench calibrate` end to end on a small synthetic workload: the fitted factor is measured, not just predicted. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { sglangEnv, trtllmYaml } from '../../../harness/calibrate/emit.js';
-import { type CalibrationResult, DECODE_SEQUENCES, runCalibration } from '../../../harness/calibrate/run.js';
+import { renderCalibration, sglangEnv, trtllmYaml } from '../../../harness/calibrate/emit.js';
+import {
+  type CalibrationResult,
+  DECODE_SEQUENCES,
+  decisionUnits,
+  runCalibration,
+} from '../../../harness/calibrate/run.js';
 import { parseCli } from '../../../harness/cli.js';
+import { CALIBRATION_PREFILL_SAMPLE_FLOPS } from '../../../harness/commands/calibrate.js';
 import { resolveKernelConfig } from '../../../harness/kernel/config.js';
 
 let result: CalibrationResult;
@@ -74,6 +80,29 @@ describe('runCalibration', () => {
     expect(three.phases[0].targets[0].factor).not.toBeCloseTo(one.phases[0].targets[0].factor, 6);
   });
 
+  it('breaks the measured sparsity down by decision unit: query heads in prefill, GQA groups in decode', () => {
+    const [prefill, decode] = result.phases;
+    expect(prefill.units).toEqual(['head 0 (sink)', 'head 1 (sink)', 'head 2 (vertical)', 'head 3 (local)']);
+    expect(decode.units).toEqual(['KV head 0 (sink, sink, vertical, local)']);
+    for (const p of result.phases) {
+      for (const x of p.targets.flatMap((t) => t.points)) {
+        expect(x.byUnit).toHaveLength(p.units.length);
+        // every unit visits the same tiles, so the phase's sparsity is the units' mean
+        const mean = x.byUnit.reduce((a, b) => a + b, 0) / x.byUnit.length;
+        expect(mean).toBeCloseTo(x.measured, 12);
+      }
+    }
+    // heads differ: the sink heads skip more than the local one at every target
+    for (const x of prefill.targets.flatMap((t) => t.points)) expect(x.byUnit[0]).toBeGreaterThan(x.byUnit[3]);
+    const text = renderCalibration(result);
+    expect(text).toMatch(/by decision unit \(4K \/ 8K \/ 16K\):\n +head 0 \(sink\) +[\d.]+% +[\d.]+% +[\d.]+%/);
+  });
+
+  it('names units without patterns for captured Q/K/V', () => {
+    expect(decisionUnits('decode', 8, 2)).toEqual(['KV head 0', 'KV head 1']);
+    expect(decisionUnits('prefill', 2, 1, ['sink', 'local'])).toEqual(['head 0 (sink)', 'head 1 (local)']);
+  });
+
   it('warns past 60% sparsity', () => {
     expect(result.phases[0].warnings.some((w) => /target 0.7/.test(w))).toBe(true);
   });
@@ -107,6 +136,18 @@ describe('skipbench calibrate flags', () => {
     expect(() => parseCli(['calibrate', '--target-sparsity', '0.5', '--decode-sequences', '0'])).toThrow(
       expect.objectContaining({ code: 'SKB_CONFIG' }),
     );
+  });
+
+  it('samples 4x the prefill FLOPs of a timed run unless --prefill-sample-flops says otherwise; kernel keeps its own', () => {
+    const calibrate = parseCli(['calibrate', '--target-sparsity', '0.5']);
+    const kernel = parseCli(['kernel']);
+    const given = parseCli(['calibrate', '--target-sparsity', '0.5', '--prefill-sample-flops', '2e9']);
+    if (calibrate?.name !== 'calibrate' || given?.name !== 'calibrate' || kernel?.name !== 'kernel') {
+      throw new Error('wrong commands');
+    }
+    expect(calibrate.config.prefillSampleFlops).toBe(CALIBRATION_PREFILL_SAMPLE_FLOPS);
+    expect(kernel.config.prefillSampleFlops).toBe(CALIBRATION_PREFILL_SAMPLE_FLOPS / 4);
+    expect(given.config.prefillSampleFlops).toBe(2e9);
   });
 
   it('rejects a target outside (0, 1)', () => {
