@@ -50,7 +50,8 @@ export function relaunch(script: string, argv: readonly string[]): Promise<numbe
     // nothing reads stdin, and a process outside the terminal's foreground group must not try
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [RELAUNCHED_ENV]: '1' },
-    detached: true,
+    // its own process group (on Windows, detached would open a console instead)
+    detached: process.platform !== 'win32',
   });
   const forward = (signal: NodeJS.Signals) => () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
