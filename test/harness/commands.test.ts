@@ -1,13 +1,12 @@
 /** Parsing of the `bench` and `serve` commands: flags become validated configurations, errors name the flag. */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../../harness/cli.js';
 import { ErrorCodes } from '../../kernels/errors.js';
+import { slowSseServer, spawnSlowBench } from '../helpers/slow-bench.js';
 
 function fails(args: string[]): { code?: string; field?: string } {
   try {
@@ -71,25 +70,9 @@ describe('skipbench serve', () => {
 
 describe('Ctrl-C during skipbench bench', () => {
   it('stops, keeps every request measured so far in result.json, and exits 130', async () => {
-    const server = createServer(async (req, res) => {
-      for await (const _ of req) {
-        // drain the body
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      await new Promise((r) => setTimeout(r, 40));
-      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: ' x' }] })}\n\n`);
-      res.end('data: [DONE]\n\n');
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const server = await slowSseServer();
     const out = mkdtempSync(join(tmpdir(), 'skipbench-sigint-'));
-    const child = spawn(
-      process.execPath,
-      ['dist/harness/cli.js', 'bench', '--arm', `a=${url}`, '--arm', `b=${url}`, '--contexts', '64,128,256',
-        '--phases', 'prefill', '--rounds', '20', '--warmup', '0', '--out', out],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnSlowBench(server.url, out);
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += chunk;

@@ -3,15 +3,15 @@
  * from dist/ (`npm run build` first) running relaunched. Interrupting a relaunched run is covered by the SIGINT test
  * of commands.test.ts, whose `bench` goes through the relaunch.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { RELAUNCH_FLAGS, shouldRelaunch } from '../../harness/relaunch.js';
+import { slowSseServer, spawnSlowBench } from '../helpers/slow-bench.js';
 
 const run = promisify(execFile);
 
@@ -57,25 +57,9 @@ describe('the relaunched CLI', () => {
   });
 
   it('stops and saves what it measured when the parent is killed outright', async () => {
-    const server = createServer(async (req, res) => {
-      for await (const _ of req) {
-        // drain the body
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      await new Promise((r) => setTimeout(r, 40));
-      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: ' x' }] })}\n\n`);
-      res.end('data: [DONE]\n\n');
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const server = await slowSseServer();
     const out = mkdtempSync(join(tmpdir(), 'skipbench-orphan-'));
-    const parent = spawn(
-      process.execPath,
-      ['dist/harness/cli.js', 'bench', '--arm', `a=${url}`, '--arm', `b=${url}`, '--contexts', '64,128,256',
-        '--phases', 'prefill', '--rounds', '20', '--warmup', '0', '--out', out],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const parent = spawnSlowBench(server.url, out);
     let stderr = '';
     parent.stderr.on('data', (chunk) => {
       stderr += chunk;
