@@ -11,7 +11,7 @@
  * - the same plus a full collection between rounds (`--expose-gc`): p99 1.70-1.74 ms and 30.2-31.3 µs per token
  *   (the collector's background threads then work during the round), so not used.
  * V8 sizes its heap when the process starts, so these flags cannot be set from inside; the CLI starts itself again
- * with them, unless the user already chose a semi-space size.
+ * with them, unless the user already chose a semi-space size or runs it under the inspector.
  *
  * The relaunched CLI runs in its own process group, so that a Ctrl-C at the terminal reaches only this process, which
  * passes each signal on exactly once (the child's first SIGINT stops after the current sample, a second one quits).
@@ -39,6 +39,8 @@ export function shouldRelaunch(
   if (env[RELAUNCHED_ENV] !== undefined) return false;
   const semiSpace = (arg: string) => arg.startsWith('--max-semi-space-size');
   if (execArgv.some(semiSpace) || (env.NODE_OPTIONS ?? '').split(/\s+/).some(semiSpace)) return false;
+  // under a debugger the run stays in the process being debugged (a child would also try the inspector's port)
+  if (execArgv.some((arg) => arg.startsWith('--inspect'))) return false;
   const command = argv.find((arg) => !arg.startsWith('-'));
   return command !== undefined && STREAMING_COMMANDS.has(command) && !argv.includes('--help') && !argv.includes('-h');
 }

@@ -26,12 +26,13 @@ describe('shouldRelaunch', () => {
     expect(shouldRelaunch(['--version'], [], {})).toBe(false);
   });
 
-  it('does not relaunch for help, a second time, or when the user chose a semi-space size', () => {
+  it('does not relaunch for help, a second time, under the inspector, or when the user chose a semi-space size', () => {
     expect(shouldRelaunch(['bench', '--help'], [], {})).toBe(false);
     expect(shouldRelaunch(['client-overhead', '-h'], [], {})).toBe(false);
     expect(shouldRelaunch(['bench'], [], { SKIPBENCH_RELAUNCHED: '1' })).toBe(false);
     expect(shouldRelaunch(['bench'], ['--max-semi-space-size=32'], {})).toBe(false);
     expect(shouldRelaunch(['bench'], [], { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=8' })).toBe(false);
+    expect(shouldRelaunch(['bench'], ['--inspect-brk=9229'], {})).toBe(false);
     expect(shouldRelaunch(['bench'], ['--enable-source-maps'], { NODE_OPTIONS: '--max-old-space-size=4096' })).toBe(
       true,
     );
