@@ -6,7 +6,9 @@ import {
   type CalibrationResult,
   DECODE_SEQUENCES,
   decisionUnits,
+  driftWarning,
   runCalibration,
+  TARGET_TOLERANCE,
 } from '../../../harness/calibrate/run.js';
 import { parseCli } from '../../../harness/cli.js';
 import { CALIBRATION_PREFILL_SAMPLE_FLOPS } from '../../../harness/commands/calibrate.js';
@@ -96,6 +98,28 @@ describe('runCalibration', () => {
     for (const x of prefill.targets.flatMap((t) => t.points)) expect(x.byUnit[0]).toBeGreaterThan(x.byUnit[3]);
     const text = renderCalibration(result);
     expect(text).toMatch(/by decision unit \(4K \/ 8K \/ 16K\):\n +head 0 \(sink\) +[\d.]+% +[\d.]+% +[\d.]+%/);
+  });
+
+  it('warns for every target one factor misses by more than 3 points, and only those', () => {
+    for (const p of result.phases) {
+      for (const t of p.targets) {
+        const warned = p.warnings.some((w) => w.startsWith(`${p.phase} target ${t.target}: one factor misses it`));
+        expect(warned).toBe(t.maxDeviation > TARGET_TOLERANCE);
+      }
+    }
+  });
+
+  it('names the unit whose sparsity moves most in a drift warning', () => {
+    const points = [
+      { context: 4096, measured: 0.4, byUnit: [0.15, 0.65] },
+      { context: 131072, measured: 0.63, byUnit: [0.66, 0.6] },
+    ];
+    const text = driftWarning('decode', 0.5, points, ['KV head 0 (sink, local)', 'KV head 1 (slash)']);
+    expect(text).toBe(
+      'decode target 0.5: one factor misses it by up to 13.0 points (40.0% at 4K, 63.0% at 128K); lambda = factor / L ' +
+        'does not hold the sparsity across these contexts on this workload. Moving most: KV head 0 (sink, local) ' +
+        '(15.0% at 4K, 66.0% at 128K)',
+    );
   });
 
   it('names units without patterns for captured Q/K/V', () => {
