@@ -9,8 +9,9 @@ import { cpuSnapshot, foreignLoad } from '../cpu-load.js';
 import type { ArmSpec } from './config.js';
 import type { ArmOutput, PreparedPhase } from './executor.js';
 
-/** Upper bound on kernel repetitions per sample (1K decode takes tens of microseconds). */
-const MAX_ITERATIONS = 20000;
+/** Upper bound on kernel repetitions per sample (1K decode takes tens of microseconds, so 30 ms takes ~1000). The
+ * GPU runner accepts at most 10,000 per call (harness/gpu/runner.py), and a larger request would fail the sample. */
+export const MAX_ITERATIONS = 10000;
 
 export interface MeasureOptions {
   phase: Phase;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KernelUserConfig, resolveKernelConfig } from '../../../harness/kernel/config.js';
+import { MAX_ITERATIONS } from '../../../harness/kernel/measure.js';
 import { runKernelBenchmark } from '../../../harness/kernel/runner.js';
 import { ErrorCodes } from '../../../kernels/errors.js';
 import { compareResults, GateCodes } from '../../../reports/compare.js';
@@ -326,5 +327,14 @@ describe('runKernelBenchmark --backend gpu when things go wrong', () => {
     expect(last.run.reason).toContain('exited with code 3');
     // 1K prefill (4 arms x 3 calls) measured in full before the runner died in 1K decode
     expect(last.cells.filter((c) => c.phase === 'prefill' && c.summary.n === 2)).toHaveLength(4);
+  });
+});
+
+describe('iterations per sample', () => {
+  it('never exceed what the real runner accepts per time call', () => {
+    const runner = readFileSync(fileURLToPath(new URL('../../../harness/gpu/runner.py', import.meta.url)), 'utf8');
+    const cap = /iterations > (\d+)/.exec(runner);
+    expect(cap).not.toBeNull();
+    expect(MAX_ITERATIONS).toBe(Number(cap![1]));
   });
 });
