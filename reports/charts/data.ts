@@ -269,9 +269,10 @@ function speedupRows(
   const rows: SpeedupRow[] = [];
   for (const r of comparisonRows(result)) {
     const s = r.skip.speedup;
-    if (!s || !finite(s.medianPairedRatio, s.ofMedians)) continue;
+    // an anchor's ratio is dense against torch SDPA, not a skip speedup: its table says so, this chart would not
+    if (r.anchor || !s || !finite(s.medianPairedRatio, s.ofMedians)) continue;
     const band = interval(s.pairedRatios);
-    const sparsity = r.skip.kind === 'kernel' && !r.anchor ? r.skip.work.sparsity : undefined;
+    const sparsity = r.skip.kind === 'kernel' ? r.skip.work.sparsity : undefined;
     rows.push({
       ...tag(r.arm, r.context),
       phase: r.phase,

@@ -12,6 +12,7 @@ import { type KernelUserConfig, resolveKernelConfig } from '../../../harness/ker
 import { MAX_ITERATIONS } from '../../../harness/kernel/measure.js';
 import { runKernelBenchmark } from '../../../harness/kernel/runner.js';
 import { ErrorCodes } from '../../../kernels/errors.js';
+import { chartDatasets } from '../../../reports/charts/data.js';
 import { compareResults, GateCodes } from '../../../reports/compare.js';
 import { crossovers } from '../../../reports/crossover.js';
 import { renderHtml } from '../../../reports/html/render.js';
@@ -220,6 +221,10 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
     expect(verdict.warnings.map((w) => w.code)).toContain(GateCodes.ANCHORS);
     const floors = compareResults(result, result, { minSamples: 4, floors: [{ metric: 'speedup', min: 1.2 }] });
     expect(floors.floors.every((f) => f.arm === 'skip')).toBe(true);
+    // the speedup chart draws skip arms only; the time chart shows the anchors beside dense and skip
+    const charts = chartDatasets([result as ResultFile]);
+    expect(new Set(charts.kernel_speedup.map((r) => r.series))).toEqual(new Set(['skip']));
+    expect(new Set(charts.kernel_time.map((r) => r.series))).toEqual(new Set(['dense', 'skip', 'sdpa-flash', 'sdpa-cudnn']));
   });
 
   it('every report renders: table, markdown, json and html, with the anchors, reference checks and the GPU', () => {
