@@ -4,7 +4,8 @@
  * With many concurrent streams the client allocates tens of MB per second, and a scavenge (young-generation
  * collection) stops the loop for 3-28 ms, so every event that arrives meanwhile is stamped late. V8's semi-spaces
  * start at 1 MB and grow to 16 MB; with them, `client-overhead` at 1000 streams (first events 1 ms apart, 50 ms
- * between tokens) had a first-token p99 of 4.2-5.4 ms in three runs. Interleaved runs of the alternatives:
+ * between tokens) had a first-token p99 of 4.2-5.4 ms in three runs. Interleaved runs of the alternatives, each
+ * `node <flags> dist/harness/cli.js client-overhead --cost-requests 1` three times:
  * - 64 MB semi-spaces (a scavenge every ~1 s instead of every ~0.5 s): p99 2.0-4.2 ms, most of it in the first
  *   measured round, while the young generation was still growing;
  * - 64 MB semi-spaces from the start (`--min-semi-space-size`): p99 0.87-1.16 ms, client CPU 24.6-25.3 µs per token;

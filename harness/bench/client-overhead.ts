@@ -281,20 +281,29 @@ export async function measureClientOverhead(options: ClientOverheadOptions = {})
 
 const REQUEST_TIMEOUT_MS = 120_000;
 
+/** How the stamp server paces one request's events (stamp-server.ts). */
+interface StampSchedule {
+  firstDelayMs: number;
+  intervalMs: number;
+  prefillMs?: number;
+}
+
 function streamSpec(
   id: string,
   maxTokens: number,
-  firstDelayMs: number,
-  intervalMs: number,
+  schedule: StampSchedule,
   prompt: RequestSpec['prompt'] = 'x',
-  prefillMs = 0,
 ): RequestSpec {
   return {
     id,
     endpoint: 'completions',
     prompt,
     maxTokens,
-    extraBody: { stamp_first_delay_ms: firstDelayMs, stamp_interval_ms: intervalMs, stamp_prefill_ms: prefillMs },
+    extraBody: {
+      stamp_first_delay_ms: schedule.firstDelayMs,
+      stamp_interval_ms: schedule.intervalMs,
+      stamp_prefill_ms: schedule.prefillMs ?? 0,
+    },
   };
 }
 
@@ -317,7 +326,7 @@ async function streamOverhead(
   // warmup: one request per stream opens every connection and warms the JIT; not measured. (A warmup round shaped
   // like the measured ones gave a worse p99, 3.9-9.7 ms against 1.3-4.9 ms, in three interleaved pairs with 64 MB
   // semi-spaces that still grew from 1 MB.)
-  await Promise.all(Array.from({ length: o.streams }, (_, i) => send(streamSpec(`w${i}`, 2, 0, 0))));
+  await Promise.all(Array.from({ length: o.streams }, (_, i) => send(streamSpec(`w${i}`, 2, { firstDelayMs: 0, intervalMs: 0 }))));
   signal?.throwIfAborted();
   const connections = pool.stats.connected;
   const clockOffsetMs = separateProcess ? (await serverStats(pool)).clockOffsetMs : 0;
@@ -332,7 +341,7 @@ async function streamOverhead(
   for (let round = 0; round < o.rounds; round++) {
     // requests are prepared before the clock starts
     const specs = Array.from({ length: o.streams }, (_, i) =>
-      streamSpec(`r${round}s${i}`, o.tokens, o.firstDelayMs, o.intervalMs, 'x', o.prefillMs),
+      streamSpec(`r${round}s${i}`, o.tokens, o),
     );
     const server0 = separateProcess ? (await serverStats(pool)).cpuUs : 0;
     const machine0 = cpuSnapshot();
@@ -519,12 +528,13 @@ async function tokenCost(
     [smallTokens, { long: [], short: [] }],
     [largeTokens, { long: [], short: [] }],
   ]);
+  const costSchedule: StampSchedule = { firstDelayMs: 0, intervalMs: o.costIntervalMs };
   // round 0 warms up (JIT, connection); then both prompt lengths alternate so drift hits them alike
   for (let round = 0; round <= o.costRequests; round++) {
     for (const tokens of [smallTokens, largeTokens]) {
       const prompt = prompts.get(tokens)!;
-      const long = await cpuOf(streamSpec(`c${tokens}-${round}`, o.costOutputTokens, 0, o.costIntervalMs, prompt));
-      const short = await cpuOf(streamSpec(`c${tokens}-${round}s`, o.costShortTokens, 0, o.costIntervalMs, prompt));
+      const long = await cpuOf(streamSpec(`c${tokens}-${round}`, o.costOutputTokens, costSchedule, prompt));
+      const short = await cpuOf(streamSpec(`c${tokens}-${round}s`, o.costShortTokens, costSchedule, prompt));
       signal?.throwIfAborted();
       if (round === 0) continue;
       cases.get(tokens)!.long.push(long);

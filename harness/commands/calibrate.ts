@@ -48,13 +48,10 @@ export function registerCalibrate(program: Command, done: (command: CalibrateCom
         .argParser((t) => parseList('--contexts', t, parseTokenCount))
         .default(CALIBRATION_CONTEXTS, CALIBRATION_CONTEXTS.map(formatTokens).join(',')),
     );
-  addWorkloadOptions(command);
-  // the option was added with the timed run's default, which commander has already stored as the value
-  command.options
-    .find((o) => o.long === '--prefill-sample-flops')
-    ?.default(CALIBRATION_PREFILL_SAMPLE_FLOPS, '4e10: 4x a timed run, as the sparsity is the output');
-  command.setOptionValueWithSource('prefillSampleFlops', CALIBRATION_PREFILL_SAMPLE_FLOPS, 'default');
-  command
+  addWorkloadOptions(command, {
+    prefillSampleFlops: CALIBRATION_PREFILL_SAMPLE_FLOPS,
+    prefillSampleFlopsHelp: '4e10: 4x a timed run, as the sparsity is the output',
+  })
     .option(
       '--decode-sequences <n>',
       'decode: sequences (seeds seed, seed+1, ...) whose tile margins are pooled per context; captured Q/K/V use 1',

@@ -63,9 +63,19 @@ export function resolveKernelFlags(user: KernelUserConfig): KernelConfig {
 
 const integer = (field: string, min: number, max: number) => (text: string) => parseInteger(field, text, min, max);
 
-/** Adds the shape, workload, tile and thread flags (with their defaults and units) to a command. */
-export function addWorkloadOptions(command: Command): Command {
+/** Adds the shape, workload, tile and thread flags (with their defaults and units) to a command. `defaults` replaces
+ * the timed run's default of --prefill-sample-flops (calibrate samples more: its output is the sparsity itself). */
+export function addWorkloadOptions(
+  command: Command,
+  defaults: { prefillSampleFlops?: number; prefillSampleFlopsHelp?: string } = {},
+): Command {
   const d = KERNEL_DEFAULTS;
+  const sampleFlops = new Option(
+    '--prefill-sample-flops <n>',
+    'dense causal FLOPs per head a sampled prefill computes per call',
+  )
+    .argParser((t) => parseNumber('--prefill-sample-flops', t, 1))
+    .default(defaults.prefillSampleFlops ?? d.prefillSampleFlops, defaults.prefillSampleFlopsHelp);
   return command
     .option('--query-heads <n>', 'query heads (Hq)', integer('--query-heads', 1, 256), d.numQueryHeads)
     .option('--kv-heads <n>', 'key/value heads (Hkv); Hq must be a multiple', integer('--kv-heads', 1, 64), d.numKvHeads)
@@ -78,7 +88,7 @@ export function addWorkloadOptions(command: Command): Command {
     .option('--decode-block <n>', 'decode keys per KV tile (multiple of 16)', integer('--decode-block', 16, 512), d.decodeBlockN)
     .option('--partitions <n|auto>', 'decode split-KV partitions (auto = ceil(threads / KV heads))', (t) => (t === 'auto' ? 'auto' : parseInteger('--partitions', t, 1, 1024)), d.partitions)
     .option('--full-prefill-max <tokens>', 'longest context whose prefill is computed in full; longer ones are sampled (tokens)', (t) => parseTokenCount('--full-prefill-max', t), d.fullPrefillMax)
-    .option('--prefill-sample-flops <n>', 'dense causal FLOPs per head a sampled prefill computes per call', (t) => parseNumber('--prefill-sample-flops', t, 1), d.prefillSampleFlops)
+    .addOption(sampleFlops)
     .addOption(
       new Option('--threads <n>', 'worker threads').argParser(integer('--threads', 1, 256)).default(d.threads, `available CPUs: ${d.threads}`),
     )
