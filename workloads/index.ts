@@ -10,7 +10,7 @@ export {
   type PatternKind,
   parseHeadMix,
 } from './patterns/mix.js';
-export { type SyntheticSpec, syntheticSource } from './patterns/synthetic.js';
+export { type SyntheticSpec, syntheticDescription, syntheticSource } from './patterns/synthetic.js';
 export { checkLength, checkRowRanges, type QkvSource } from './source.js';
 export {
   type BuiltPrompt,

@@ -66,8 +66,9 @@ export function renderCalibration(result: CalibrationResult): string {
     `Calibration on ${result.workload}`,
     `Hq=${result.shape.numQueryHeads}, Hkv=${result.shape.numKvHeads}, d=${result.shape.headDim}; prefill tiles ` +
       `${result.tiles.prefill.blockM}x${result.tiles.prefill.blockN}, decode tile ${result.tiles.decode.blockN}, ` +
-      `${result.tiles.decode.partitions} partition(s); sequences pooled per context: prefill ` +
-      `${result.sequences.prefill}, decode ${result.sequences.decode}`,
+      `${result.tiles.decode.partitions} partition(s); sequences pooled at ` +
+      `${result.contexts.map(formatTokens).join('/')}: prefill ${result.sequences.prefill.join('/')}, ` +
+      `decode ${result.sequences.decode.join('/')}`,
     `Method: ${result.method}`,
     '',
     ...result.phases.flatMap(phaseText),

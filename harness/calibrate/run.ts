@@ -8,6 +8,7 @@ import { addCounters, emptyCounters, sparsity } from '../../kernels/tiling.js';
 import type { HeadCounters } from '../../kernels/types.js';
 import { formatTokens } from '../../reports/format.js';
 import type { Phase } from '../../reports/schema.js';
+import type { QkvSource } from '../../workloads/index.js';
 import type { KernelConfig } from '../kernel/config.js';
 import { resolvePartitions } from '../kernel/config.js';
 import { preparePhase, workloadSource } from '../kernel/cpu-backend.js';
@@ -23,15 +24,26 @@ export const SAFE_SPARSITY = 0.6;
 export const TARGET_TOLERANCE = 0.03;
 
 /**
- * Decode sequences pooled per context. A decode step has one query row per head, so one sequence's tile margins are
- * a small, noisy sample: on the default workload the lambda giving 50% at 128K ranged over 2.2x between seeds 1-4.
- * Pooling 8 sequences (seeds s..s+7, as the GPU backend's batch does) took the worst miss at a 30% target from 12.0
- * to 4.7 points (4K-128K); prefill has L rows per head and needs no pooling.
+ * Decode sequences pooled at the longest context. A decode step has one query row per head, so one sequence's tile
+ * margins are a small, noisy sample: on the default workload the lambda giving 50% at 128K ranged over 2.2x between
+ * seeds 1-4. Pooling 8 sequences (seeds s..s+7, as the GPU backend's batch does) took the worst miss at a 30% target
+ * from 12.0 to 4.7 points (4K-128K); prefill has L rows per head and needs no pooling.
  */
 export const DECODE_SEQUENCES = 8;
 
+/**
+ * Decode sequences pooled per context: `atLongest` at the longest, proportionally more at shorter ones, so that every
+ * context pools about as many tiles (a 4K step has 1/32 of a 128K step's tiles; with 8 sequences everywhere, the 4K
+ * sample alone moved the 50% fit by ~5 points). Each context then costs about what the longest does. Pure.
+ */
+export function decodeSequenceCounts(contexts: readonly number[], atLongest: number): number[] {
+  const longest = Math.max(...contexts);
+  return contexts.map((L) => Math.ceil((atLongest * longest) / L));
+}
+
 export interface CalibrationOptions {
-  /** Decode sequences pooled per context (seeds seed..seed+n-1); 1 for captured Q/K/V. Default DECODE_SEQUENCES. */
+  /** Decode sequences pooled at the longest context (seeds seed..seed+n-1; more at shorter contexts, see
+   * decodeSequenceCounts); 1 for captured Q/K/V. Default DECODE_SEQUENCES. */
   decodeSequences?: number;
   onProgress?: (line: string) => void;
 }
@@ -63,13 +75,13 @@ export interface PhaseCalibration {
 
 export interface CalibrationResult {
   schema: 'skipbench/calibration';
-  schemaVersion: 1;
+  schemaVersion: 2;
   workload: string;
   shape: { numQueryHeads: number; numKvHeads: number; headDim: number };
   tiles: { prefill: { blockM: number; blockN: number }; decode: { blockN: number; partitions: number } };
   contexts: number[];
-  /** Sequences whose margins were pooled per context, per phase. */
-  sequences: { prefill: number; decode: number };
+  /** Sequences whose margins were pooled at each context (in `contexts` order), per phase. */
+  sequences: { prefill: number[]; decode: number[] };
   phases: PhaseCalibration[];
   method: string;
 }
@@ -93,20 +105,30 @@ export async function runCalibration(
   const partitions = resolvePartitions({ ...c, threads: executor.threads });
   const { source, patterns } = workloadSource(c);
   // captured Q/K/V are one sequence; synthetic ones are regenerated per seed
-  const decodeSequences = c.qkvDir ? 1 : (options.decodeSequences ?? DECODE_SEQUENCES);
-  const sequenceSources = (phase: Phase) =>
-    Array.from({ length: phase === 'decode' ? decodeSequences : 1 }, (_, b) =>
+  const sequences = {
+    prefill: c.contexts.map(() => 1),
+    decode: c.qkvDir
+      ? c.contexts.map(() => 1)
+      : decodeSequenceCounts(c.contexts, options.decodeSequences ?? DECODE_SEQUENCES),
+  };
+  const sequenceSources = (count: number) =>
+    Array.from({ length: count }, (_, b) =>
       b === 0 ? source : workloadSource({ ...c, seed: (c.seed + b) % 2 ** 32 }).source,
     );
   const phases: PhaseCalibration[] = [];
   try {
     for (const phase of c.phases) {
-      const sources = sequenceSources(phase);
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
       // the first sequence's K/V are kept for the measuring pass (as many as a single-sequence run holds); the
       // other sequences' are regenerated there rather than held (8 x 268 MB at 128K)
-      const prepared: { L: number; margins: TileMargins; first: { k: Float32Array; v: Float32Array } }[] = [];
-      for (const L of c.contexts) {
+      const prepared: {
+        L: number;
+        sources: QkvSource[];
+        margins: TileMargins;
+        first: { k: Float32Array; v: Float32Array };
+      }[] = [];
+      for (const [i, L] of c.contexts.entries()) {
+        const sources = sequenceSources(sequences[phase][i]);
         const parts: Float64Array[] = [];
         let first: { k: Float32Array; v: Float32Array } | undefined;
         for (const s of sources) {
@@ -115,7 +137,7 @@ export async function runCalibration(
           parts.push(await preparePhase(executor, s, c, L, phase, k, v, partitions).phase.margins!());
         }
         const margins = tileMargins(concatenate(parts));
-        prepared.push({ L, margins, first: first! });
+        prepared.push({ L, sources, margins, first: first! });
         for (const target of targets) {
           const list = lambdas.get(target) ?? [];
           list.push({ context: L, lambda: lambdaForSparsity(margins, target) });
@@ -134,7 +156,7 @@ export async function runCalibration(
       });
       // the factors fit all contexts at once, so each context is staged again to measure them
       const measured = new Map<string, { measured: number; relativeError: number; byUnit: number[] }>();
-      for (const { L, first } of prepared) {
+      for (const { L, sources, first } of prepared) {
         const totals = perTarget.map(() => ({ counters: emptyCounters(), units: [] as HeadCounters[], error: 0 }));
         for (const [b, s] of sources.entries()) {
           const { k, v } = b === 0 ? first : s.keysValues(L);
@@ -200,12 +222,12 @@ export async function runCalibration(
   }
   return {
     schema: 'skipbench/calibration',
-    schemaVersion: 1,
+    schemaVersion: 2,
     workload: source.description,
     shape: { numQueryHeads: c.numQueryHeads, numKvHeads: c.numKvHeads, headDim: c.headDim },
     tiles: { prefill: { blockM: c.blockM, blockN: c.blockN }, decode: { blockN: c.decodeBlockN, partitions } },
     contexts: c.contexts,
-    sequences: { prefill: 1, decode: decodeSequences },
+    sequences,
     phases,
     method: CALIBRATION_METHOD,
   };

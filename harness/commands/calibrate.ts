@@ -16,7 +16,7 @@ export interface CalibrateCommand {
   name: 'calibrate';
   config: KernelConfig;
   targets: number[];
-  /** Decode sequences pooled per context. */
+  /** Decode sequences pooled at the longest context. */
   decodeSequences: number;
   outDir: string;
 }
@@ -54,7 +54,8 @@ export function registerCalibrate(program: Command, done: (command: CalibrateCom
   })
     .option(
       '--decode-sequences <n>',
-      'decode: sequences (seeds seed, seed+1, ...) whose tile margins are pooled per context; captured Q/K/V use 1',
+      'decode: sequences (seeds seed, seed+1, ...) whose tile margins are pooled at the longest context, ' +
+        'proportionally more at shorter ones; captured Q/K/V use 1',
       (t) => parseInteger('--decode-sequences', t, 1, 256),
       DECODE_SEQUENCES,
     )

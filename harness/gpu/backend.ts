@@ -7,7 +7,7 @@
 import { ErrorCodes } from '../../kernels/errors.js';
 import type { HeadCounters } from '../../kernels/types.js';
 import type { Phase } from '../../reports/schema.js';
-import { formatHeadMix, parseHeadMix } from '../../workloads/index.js';
+import { parseHeadMix, syntheticDescription } from '../../workloads/index.js';
 import type { KernelBackend, Prepared, PrepareFailure } from '../kernel/backend.js';
 import { type ArmSpec, armsForPhase, armsOf, type KernelConfig, resolvePartitions } from '../kernel/config.js';
 import type { ArmOutput, PreparedPhase } from '../kernel/executor.js';
@@ -175,7 +175,7 @@ export async function createGpuBackend(c: KernelConfig, options: GpuBackendOptio
       batch: c.batch,
     },
     workload: {
-      description: `synthetic seed=${c.seed} mix=${formatHeadMix(patterns)} Hq=${c.numQueryHeads} Hkv=${c.numKvHeads} d=${c.headDim}, generated on the GPU`,
+      description: `${syntheticDescription({ seed: c.seed, shape: c, headPatterns: patterns })}, generated on the GPU`,
       headPatterns: [...patterns],
     },
     partitions,

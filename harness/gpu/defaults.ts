@@ -19,8 +19,8 @@ export const GPU_HEAD_MIX = Array.from({ length: 4 }, () => DEFAULT_HEAD_MIX).jo
 export const GPU_DEFAULTS = {
   contexts: [32768, 65536, 131072],
   phases: ['prefill', 'decode'] as Phase[],
-  prefillFactors: [20, 80, 1000],
-  decodeFactors: [15, 50, 200],
+  prefillFactors: [25, 80, 500],
+  decodeFactors: [25, 80, 250],
   numQueryHeads: 32,
   numKvHeads: 8,
   headDim: 128 as const,

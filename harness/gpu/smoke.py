@@ -19,7 +19,7 @@ def main():
     parser.add_argument('--contexts', default='4096,16384')
     parser.add_argument('--phases', default='prefill,decode')
     parser.add_argument('--prefill-factors', default='100')
-    parser.add_argument('--decode-factors', default='150')
+    parser.add_argument('--decode-factors', default='75')
     parser.add_argument('--batches', default='32', help='decode batch sizes, comma-separated')
     parser.add_argument('--prefill-configs', default='128x128x8x3',
                         help='BLOCK_M x BLOCK_N x warps x stages[G = the Gluon kernel], comma-separated')

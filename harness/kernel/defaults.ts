@@ -17,7 +17,7 @@ export const KERNEL_DEFAULTS = {
   contexts: [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
   phases: ['prefill', 'decode'] as Phase[],
   prefillFactors: [100],
-  decodeFactors: [150],
+  decodeFactors: [75],
   numQueryHeads: 8,
   numKvHeads: 2,
   headDim: 128 as const,

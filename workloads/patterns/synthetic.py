@@ -16,7 +16,7 @@ import math
 # ---- constants.ts ----
 PATTERNS = {
     'sink': {'sink': 1.0, 'noiseStd': 1.0, 'contentStd': 1.0},
-    'local': {'local': 3.0, 'sink': -2.0, 'noiseStd': 1.0, 'contentStd': 0.75},
+    'local': {'local': 3.0, 'sink': -1.0, 'noiseStd': 1.0, 'contentStd': 0.75},
     'vertical': {'vertical': 1.0, 'sink': -1.5, 'noiseStd': 1.0, 'contentStd': 1.0},
     'slash': {'slash': 1.5, 'noiseStd': 1.0, 'contentStd': 0.75},
     'retrieval': {'needle': 5.0, 'sink': -1.0, 'noiseStd': 1.0, 'contentStd': 1.0},
@@ -27,6 +27,7 @@ SINK_KEY_WEIGHTS = [1.0, 0.9, 0.85, 0.8]
 LOCAL_PAIRS = {64: 20, 128: 40}
 LOCAL_OMEGA_HIGH = 1.0
 LOCAL_LONGEST_PERIOD = 2048
+LOCAL_STRENGTH_LENGTH = 16384
 SLASH_PERIOD = 512
 SLASH_HARMONICS = {64: 3, 128: 4}
 VERTICAL_SPACING = 1024
@@ -326,7 +327,8 @@ class SyntheticWorkload:
         content_free = (j < len(SINK_KEY_WEIGHTS)) | (j == needle)
         content = [ops.where(content_free, 0.0, content_amp * gaussian_from_hash(ops, element_hash(content_key, segment * nc + c)))
                    for c in range(nc)]
-        pairs = self._pair_columns(j, pair_amp)
+        # sink keys are position-free: no band components
+        pairs = ops.where((j < len(SINK_KEY_WEIGHTS))[:, None], 0.0, self._pair_columns(j, pair_amp))
         noise_row = element_hash(hash_key(self.seed, STREAM_KEY_NOISE, kv_head), j)
         c_noise = ops.arange(0, lay.noise_dims)
         noise = noise_amp * gaussian_from_hash(ops, element_hash(noise_row[:, None], c_noise[None, :]))
@@ -363,11 +365,11 @@ class SyntheticWorkload:
         unit = math.sqrt(d) / key_amplitude(d, length)
         log_length = math.log(length)
 
-        def coefficient(name):
+        def coefficient(name, log=log_length):
             offset = components.get(name)
-            return 0.0 if offset is None else unit * max(0.0, log_length + offset + jitter)
+            return 0.0 if offset is None else unit * max(0.0, log + offset + jitter)
 
-        slash, local = coefficient('slash'), coefficient('local')
+        slash, local = coefficient('slash'), coefficient('local', math.log(LOCAL_STRENGTH_LENGTH))
         pairs = [(slash if f < lay.slash_pairs else local) * math.sqrt(lay.pair_weight(f)) for f in range(len(lay.omegas))]
         return {
             'sink': coefficient('sink'),

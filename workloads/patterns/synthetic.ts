@@ -11,7 +11,14 @@ import { ErrorCodes, invalid } from '../../kernels/errors.js';
 import type { AttentionShape } from '../../kernels/types.js';
 import { checkShape } from '../../kernels/validate.js';
 import { checkLength, checkRowRanges, type QkvSource } from '../source.js';
-import { HEAD_OFFSET_JITTER, KEY_LOG_FLOOR, PATTERNS, SINK_KEY_WEIGHTS } from './constants.js';
+import {
+  HEAD_OFFSET_JITTER,
+  KEY_LOG_FLOOR,
+  LOCAL,
+  PATTERNS,
+  SINK_KEY_WEIGHTS,
+  SYNTHETIC_VERSION,
+} from './constants.js';
 import { type Layout, layoutFor } from './layout.js';
 import { formatHeadMix, PATTERN_KINDS, type PatternKind } from './mix.js';
 import { elementHash, gaussianFromHash, hashKey, unitFromHash } from './random.js';
@@ -43,6 +50,12 @@ export function syntheticSource(spec: SyntheticSpec): QkvSource {
   return new SyntheticSource(spec.seed, { ...spec.shape }, [...patterns]);
 }
 
+/** How results name a synthetic workload; the generator version makes `compare` flag results of an older one. */
+export function syntheticDescription({ seed, shape, headPatterns }: SyntheticSpec): string {
+  const { numQueryHeads: hq, numKvHeads: hkv, headDim: d } = shape;
+  return `synthetic v${SYNTHETIC_VERSION} seed=${seed} mix=${formatHeadMix(headPatterns)} Hq=${hq} Hkv=${hkv} d=${d}`;
+}
+
 /** Query-side coefficients of one head at one length. */
 interface HeadPlan {
   sink: number;
@@ -67,8 +80,7 @@ class SyntheticSource implements QkvSource {
   ) {
     this.layout = layoutFor(shape.headDim);
     this.segments = new Segments(seed);
-    const { numQueryHeads: hq, numKvHeads: hkv, headDim: d } = shape;
-    this.description = `synthetic seed=${seed} mix=${formatHeadMix(patterns)} Hq=${hq} Hkv=${hkv} d=${d}`;
+    this.description = syntheticDescription({ seed, shape, headPatterns: patterns });
   }
 
   keysValues(length: number): { k: Float32Array; v: Float32Array } {
@@ -125,9 +137,13 @@ class SyntheticSource implements QkvSource {
         if (j >= SINK_KEY_WEIGHTS.length && j !== needle) {
           for (let c = 0; c < nc; c++) k[base + lay.contentStart + c] = content[g * nc + c];
         }
-        for (let f = 0; f < pairs; f++) {
-          k[base + lay.pairStart + 2 * f] = cos[f];
-          k[base + lay.pairStart + 2 * f + 1] = sin[f];
+        // Sink keys are also position-free: with band components, a decode query would see them through the band's
+        // ripple at distance L-1, which moves the sink's score, and the running max of a head resting on it, with L.
+        if (j >= SINK_KEY_WEIGHTS.length) {
+          for (let f = 0; f < pairs; f++) {
+            k[base + lay.pairStart + 2 * f] = cos[f];
+            k[base + lay.pairStart + 2 * f + 1] = sin[f];
+          }
         }
         const noiseRow = elementHash(noiseKeys[g], j);
         const noiseBase = base + lay.noiseStart;
@@ -208,8 +224,8 @@ class SyntheticSource implements QkvSource {
   }
 
   /**
-   * Structured scores are T = max(0, ln L + offset + jitter) (constants.ts). K holds kAmp in each structured dimension,
-   * so the query coefficient is T / (scale * kAmp). Noise and content split their std evenly between q and k.
+   * Structured scores are T = max(0, ln L + offset + jitter) (constants.ts; the local band's at a fixed L). K holds
+   * kAmp in each structured dimension, so the query coefficient is T / (scale * kAmp). Noise and content split their std evenly between q and k.
    */
   private headPlan(kind: PatternKind, head: number, length: number): HeadPlan {
     const d = this.shape.headDim;
@@ -218,10 +234,10 @@ class SyntheticSource implements QkvSource {
     const jitter = HEAD_OFFSET_JITTER * (2 * unitFromHash(hashKey(this.seed, Stream.headJitter, head)) - 1);
     const unit = Math.sqrt(d) / keyAmplitude(d, length); // 1 / (scale * kAmp)
     const logLength = Math.log(length);
-    const coefficient = (offset: number | undefined): number =>
-      offset === undefined ? 0 : unit * Math.max(0, logLength + offset + jitter);
+    const coefficient = (offset: number | undefined, log = logLength): number =>
+      offset === undefined ? 0 : unit * Math.max(0, log + offset + jitter);
     const slash = coefficient(components.slash);
-    const local = coefficient(components.local);
+    const local = coefficient(components.local, Math.log(LOCAL.strengthLength));
     const pairs = new Float64Array(lay.omegas.length);
     for (let f = 0; f < pairs.length; f++) {
       pairs[f] = (f < lay.slashPairs ? slash : local) * Math.sqrt(pairWeight(lay, f));

@@ -6,6 +6,7 @@ import {
   type CalibrationResult,
   DECODE_SEQUENCES,
   decisionUnits,
+  decodeSequenceCounts,
   driftWarning,
   runCalibration,
   TARGET_TOLERANCE,
@@ -55,7 +56,8 @@ describe('runCalibration', () => {
   });
 
   it('pools the decode margins of several sequences, and measures the fitted factor on the same pool', () => {
-    expect(result.sequences).toEqual({ prefill: 1, decode: DECODE_SEQUENCES });
+    const n = DECODE_SEQUENCES;
+    expect(result.sequences).toEqual({ prefill: [1, 1, 1], decode: [4 * n, 2 * n, n] });
     const decode = result.phases[1];
     for (const t of decode.targets) {
       for (const x of t.points) expect(x.measured).toBeCloseTo(x.predicted, 12);
@@ -73,13 +75,32 @@ describe('runCalibration', () => {
     const lines: string[] = [];
     const one = await runCalibration(config, [0.5], { decodeSequences: 1, onProgress: (l) => lines.push(l) });
     const three = await runCalibration(config, [0.5], { decodeSequences: 3, onProgress: (l) => lines.push(l) });
-    expect(one.sequences.decode).toBe(1);
+    expect(one.sequences.decode).toEqual([1]);
     expect(lines[0]).toMatch(/^decode 4096: (\d+) tiles over 1 sequence\(s\)/);
     const tiles = (i: number) => Number(/: (\d+) tiles/.exec(lines[i])![1]);
     const threeAt = lines.findIndex((l) => / over 3 sequence/.test(l));
     expect(tiles(threeAt)).toBe(3 * tiles(0));
     // seed 1 alone and seeds 1-3 pooled disagree on the factor: the pool is not the first seed repeated
     expect(three.phases[0].targets[0].factor).not.toBeCloseTo(one.phases[0].targets[0].factor, 6);
+  });
+
+  it('pools more decode sequences at shorter contexts, so that every context pools as many tiles', async () => {
+    expect(decodeSequenceCounts([4096, 16384, 65536, 131072], 8)).toEqual([256, 64, 16, 8]);
+    expect(decodeSequenceCounts([3000, 128000], 2)).toEqual([86, 2]); // rounded up
+    expect(decodeSequenceCounts([8192], 5)).toEqual([5]);
+    const config = resolveKernelConfig({
+      contexts: [1024, 4096],
+      numQueryHeads: 4,
+      numKvHeads: 1,
+      headMix: 'sink:2,vertical,local',
+      phases: ['decode'],
+    });
+    const lines: string[] = [];
+    const pooled = await runCalibration(config, [0.5], { decodeSequences: 2, onProgress: (l) => lines.push(l) });
+    expect(pooled.sequences.decode).toEqual([8, 2]);
+    const tiles = lines.flatMap((l) => /^decode (\d+): (\d+) tiles over (\d+) sequence/.exec(l)?.slice(1).map(Number) ?? []);
+    expect(tiles).toEqual([1024, 8 * 16, 8, 4096, 2 * 64, 2]);
+    expect(renderCalibration(pooled)).toContain('sequences pooled at 1K/4K: prefill 1/1, decode 8/2');
   });
 
   it('breaks the measured sparsity down by decision unit: query heads in prefill, GQA groups in decode', () => {
