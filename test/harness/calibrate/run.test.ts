@@ -27,7 +27,7 @@ beforeAll(async () => {
     fullPrefillMax: 4096,
     prefillSampleFlops: 1e9,
   });
-  result = await runCalibration(config, [0.3, 0.5, 0.7]);
+  result = await runCalibration(config, [0.3, 0.5, 0.7], { decodeSequences: 4 });
 });
 
 describe('runCalibration', () => {
@@ -56,8 +56,7 @@ describe('runCalibration', () => {
   });
 
   it('pools the decode margins of several sequences, and measures the fitted factor on the same pool', () => {
-    const n = DECODE_SEQUENCES;
-    expect(result.sequences).toEqual({ prefill: [1, 1, 1], decode: [4 * n, 2 * n, n] });
+    expect(result.sequences).toEqual({ prefill: [1, 1, 1], decode: [16, 8, 4] });
     const decode = result.phases[1];
     for (const t of decode.targets) {
       for (const x of t.points) expect(x.measured).toBeCloseTo(x.predicted, 12);
@@ -101,6 +100,8 @@ describe('runCalibration', () => {
     const tiles = lines.flatMap((l) => /^decode (\d+): (\d+) tiles over (\d+) sequence/.exec(l)?.slice(1).map(Number) ?? []);
     expect(tiles).toEqual([1024, 8 * 16, 8, 4096, 2 * 64, 2]);
     expect(renderCalibration(pooled)).toContain('sequences pooled at 1K/4K: prefill 1/1, decode 8/2');
+    const byDefault = await runCalibration(config, [0.5]);
+    expect(byDefault.sequences.decode).toEqual([4 * DECODE_SEQUENCES, DECODE_SEQUENCES]);
   });
 
   it('breaks the measured sparsity down by decision unit: query heads in prefill, GQA groups in decode', () => {
@@ -171,7 +172,7 @@ describe('skipbench calibrate flags', () => {
     expect(command.config.phases).toEqual(['decode']);
   });
 
-  it('parses --decode-sequences (default 8) and rejects 0', () => {
+  it('parses --decode-sequences (default DECODE_SEQUENCES) and rejects 0', () => {
     const defaults = parseCli(['calibrate', '--target-sparsity', '0.5']);
     if (defaults?.name !== 'calibrate') throw new Error('not calibrate');
     expect(defaults.decodeSequences).toBe(DECODE_SEQUENCES);
