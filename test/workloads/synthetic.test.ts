@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SkipbenchError } from '../../kernels/errors.js';
 import type { AttentionShape } from '../../kernels/types.js';
 import { DEFAULT_HEAD_MIX, parseHeadMix, syntheticSource } from '../../workloads/index.js';
+import { LOCAL, SINK_KEY_WEIGHTS, SYNTHETIC_VERSION } from '../../workloads/patterns/constants.js';
+import { layoutFor } from '../../workloads/patterns/layout.js';
 
 const SHAPE: AttentionShape = { numQueryHeads: 8, numKvHeads: 2, headDim: 128 };
 const HEADS = parseHeadMix(DEFAULT_HEAD_MIX, 8);
@@ -29,9 +31,54 @@ describe('syntheticSource', () => {
   it('describes itself and has no length limit', () => {
     const src = source(3);
     expect(src.maxLength).toBe(Number.POSITIVE_INFINITY);
-    expect(src.description).toContain('seed=3');
+    expect(src.description).toContain(`synthetic v${SYNTHETIC_VERSION} seed=3`);
     expect(src.description).toContain('sink:2,local:2');
     expect(src.shape).toEqual(SHAPE);
+  });
+
+  it('sink keys are position-free and content-free; every later key carries the band and content', () => {
+    const lay = layoutFor(128);
+    const bandEnd = lay.pairStart + 2 * lay.omegas.length;
+    const L = 4096;
+    const { k } = source().keysValues(L);
+    const energy = (g: number, j: number, from: number, to: number) => {
+      let sum = 0;
+      for (let c = from; c < to; c++) sum += k[(g * L + j) * 128 + c] ** 2;
+      return sum;
+    };
+    for (let g = 0; g < 2; g++) {
+      for (let j = 0; j < SINK_KEY_WEIGHTS.length; j++) {
+        expect(k[(g * L + j) * 128 + lay.sinkDim]).toBeGreaterThan(0);
+        expect(energy(g, j, lay.contentStart, bandEnd)).toBe(0);
+      }
+      for (const j of [SINK_KEY_WEIGHTS.length, 100, L - 1]) {
+        expect(k[(g * L + j) * 128 + lay.sinkDim]).toBe(0);
+        expect(energy(g, j, lay.pairStart, bandEnd)).toBeGreaterThan(1);
+        expect(energy(g, j, lay.contentStart, lay.pairStart)).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("the local band's score at distance 0 is the same at every length; the slash's grows with ln L", () => {
+    const heads = parseHeadMix('local,slash', 2);
+    const src = source(5, { numQueryHeads: 2, numKvHeads: 1, headDim: 128 }, heads);
+    const lay = layoutFor(128);
+    const slashEnd = lay.pairStart + 2 * lay.slashPairs;
+    const bandEnd = slashEnd + 2 * lay.localPairs;
+    // q_i . k_i over one block of pairs: the head's band strength T (the kernel is 1 at distance 0)
+    const strength = (L: number, h: number, from: number, to: number) => {
+      const i = L - 1;
+      const { k } = src.keysValues(L);
+      const q = src.queries(L, [[i, i + 1]]);
+      let dot = 0;
+      for (let c = from; c < to; c++) dot += q[h * 128 + c] * k[i * 128 + c];
+      return dot / Math.sqrt(128);
+    };
+    const local = [1024, 8192].map((L) => strength(L, 0, slashEnd, bandEnd));
+    expect(local[0]).toBeGreaterThan(Math.log(LOCAL.strengthLength));
+    expect(local[1]).toBeCloseTo(local[0], 4);
+    const slash = [1024, 8192].map((L) => strength(L, 1, lay.pairStart, slashEnd));
+    expect(slash[1] - slash[0]).toBeCloseTo(Math.log(8), 3);
   });
 
   it('is deterministic: the same spec gives identical bytes, another seed differs', () => {
