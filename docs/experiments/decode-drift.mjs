@@ -113,7 +113,8 @@ const skipped = (lists, factor, L) => {
 const overall = (i, factor) => margins[i].groups.reduce((a, g) => a + skipped([g], factor, lengths[i]), 0) / hkv;
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 const flags = process.argv.slice(2).join(' ');
-console.log(`decode, default mix, ${flags || 'workload as shipped'}; sequences ${margins.map((m) => m.count).join('/')}`);
+const counts = margins.map((m) => m.count).join('/');
+console.log(`decode, default mix, ${flags || 'workload as shipped'}; sequences ${counts}`);
 for (const target of [0.3, 0.5, 0.7]) {
   let best;
   for (let e = 0; e <= 6; e += 0.002) {
@@ -121,7 +122,8 @@ for (const target of [0.3, 0.5, 0.7]) {
     const miss = Math.max(...lengths.map((_, i) => Math.abs(overall(i, factor) - target)));
     if (!best || miss < best.miss) best = { factor, miss };
   }
-  console.log(`target ${pct(target)}: factor ${best.factor.toFixed(1)}, worst miss ${(100 * best.miss).toFixed(1)} points`);
+  const worst = (100 * best.miss).toFixed(1);
+  console.log(`target ${pct(target)}: factor ${best.factor.toFixed(1)}, worst miss ${worst} points`);
   for (const [i, L] of lengths.entries()) {
     const groups = margins[i].groups.map((g) => pct(skipped([g], best.factor, L))).join(' / ');
     const alone = Object.entries(margins[i].byKind)

@@ -123,7 +123,7 @@ export async function runCalibration(
     for (const phase of c.phases) {
       const lambdas = new Map<number, { context: number; lambda: number }[]>();
       // the first sequence's K/V are kept for the measuring pass (as many as a single-sequence run holds); the
-      // other sequences' are regenerated there rather than held (8 x 268 MB at 128K)
+      // other sequences' are regenerated there rather than held (16 x 268 MB at 128K)
       const prepared: {
         L: number;
         sources: QkvSource[];

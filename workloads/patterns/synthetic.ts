@@ -225,7 +225,8 @@ class SyntheticSource implements QkvSource {
 
   /**
    * Structured scores are T = max(0, ln L + offset + jitter) (constants.ts; the local band's at a fixed L). K holds
-   * kAmp in each structured dimension, so the query coefficient is T / (scale * kAmp). Noise and content split their std evenly between q and k.
+   * kAmp in each structured dimension, so the query coefficient is T / (scale * kAmp). Noise and content split their
+   * std evenly between q and k.
    */
   private headPlan(kind: PatternKind, head: number, length: number): HeadPlan {
     const d = this.shape.headDim;
