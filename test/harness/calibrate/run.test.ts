@@ -30,6 +30,17 @@ beforeAll(async () => {
   result = await runCalibration(config, [0.3, 0.5, 0.7], { decodeSequences: 4 });
 });
 
+/** A small decode-only calibration config (one GQA group of four heads). */
+function decodeConfig(contexts: number[]) {
+  return resolveKernelConfig({
+    contexts,
+    numQueryHeads: 4,
+    numKvHeads: 1,
+    headMix: 'sink:2,vertical,local',
+    phases: ['decode'],
+  });
+}
+
 describe('runCalibration', () => {
   it('fits one factor per (phase, target) and measures it at every context', () => {
     expect(result.phases.map((p) => p.phase)).toEqual(['prefill', 'decode']);
@@ -64,13 +75,7 @@ describe('runCalibration', () => {
   });
 
   it('one decode sequence is one seed: its tiles are a fraction of the pool', async () => {
-    const config = resolveKernelConfig({
-      contexts: [4096],
-      numQueryHeads: 4,
-      numKvHeads: 1,
-      headMix: 'sink:2,vertical,local',
-      phases: ['decode'],
-    });
+    const config = decodeConfig([4096]);
     const lines: string[] = [];
     const one = await runCalibration(config, [0.5], { decodeSequences: 1, onProgress: (l) => lines.push(l) });
     const three = await runCalibration(config, [0.5], { decodeSequences: 3, onProgress: (l) => lines.push(l) });
@@ -87,13 +92,7 @@ describe('runCalibration', () => {
     expect(decodeSequenceCounts([4096, 16384, 65536, 131072], 8)).toEqual([256, 64, 16, 8]);
     expect(decodeSequenceCounts([3000, 128000], 2)).toEqual([86, 2]); // rounded up
     expect(decodeSequenceCounts([8192], 5)).toEqual([5]);
-    const config = resolveKernelConfig({
-      contexts: [1024, 4096],
-      numQueryHeads: 4,
-      numKvHeads: 1,
-      headMix: 'sink:2,vertical,local',
-      phases: ['decode'],
-    });
+    const config = decodeConfig([1024, 4096]);
     const lines: string[] = [];
     const pooled = await runCalibration(config, [0.5], { decodeSequences: 2, onProgress: (l) => lines.push(l) });
     expect(pooled.sequences.decode).toEqual([8, 2]);
