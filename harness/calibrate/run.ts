@@ -27,9 +27,9 @@ export const TARGET_TOLERANCE = 0.03;
  * Decode sequences pooled at the longest context. A decode step has one query row per head, so one sequence's tile
  * margins are a small, noisy sample: on the default workload (generator version 1) the lambda giving 50% at 128K
  * ranged over 2.2x between seeds 1-4, and pooling 8 sequences (seeds s..s+7) took the worst miss at a 30% target from
- * 12.0 to 4.7 points (4K-128K). On version 2, 8 sequences at 128K (more at shorter contexts) still missed by up to 3.1
- * points at seeds 2 and 3; 16 held every target within 2.6 at seeds 1-3. Prefill has L rows per head and needs no
- * pooling.
+ * 12.0 to 4.7 points (4K-128K). On version 2, 8 sequences at 128K (more at shorter contexts) still missed by up to
+ * 3.1 points at seeds 2 and 3; 16 held every target within 2.6 at seeds 1-3 (`skipbench calibrate --seed N`,
+ * README). Prefill has L rows per head and needs no pooling.
  */
 export const DECODE_SEQUENCES = 16;
 

@@ -4,7 +4,8 @@
  * The default skip factors sit near what `skipbench calibrate` finds for 50% tile sparsity on the default head mix
  * (workloads DEFAULT_HEAD_MIX, generator version 2): prefill 90, decode 72. The run reports the sparsity it measured,
  * so a drift shows up in the output rather than hiding behind this constant; one decode sequence per context
- * scatters around the calibrated value (31-69% at factor 75 from 1K to 128K, seed 1).
+ * scatters around the calibrated value (31-69% at factor 75 from 1K to 128K, seed 1: README, "Measured on the
+ * development machine").
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_DECODE_TILES, DEFAULT_PREFILL_TILES } from '../../kernels/types.js';

@@ -3,7 +3,7 @@
  * `npm run build`) run as a child process on a tiny configuration.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ import { ErrorCodes } from '../../kernels/errors.js';
 import { type KernelCommand, parseCli, type ReportCommand } from '../../harness/cli.js';
 import { resolveKernelConfig } from '../../harness/kernel/config.js';
 import { KERNEL_DEFAULTS } from '../../harness/kernel/defaults.js';
-import { type KernelResultFile, RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../../reports/schema.js';
+import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../../reports/schema.js';
+import { onlyRunFolder } from '../helpers/run-folder.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -307,18 +308,13 @@ describe('the built CLI as a child process', () => {
       'sink,local',
     );
     expect(run.status, run.stderr).toBe(0);
-    const folders = readdirSync(dir).filter((f) => f.startsWith('kernel-'));
-    expect(folders).toHaveLength(1);
-    const resultPath = join(dir, folders[0], 'result.json');
-    const summaryPath = join(dir, folders[0], 'summary.md');
-    expect(existsSync(summaryPath)).toBe(true);
-    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as KernelResultFile;
+    const { id, resultPath, summaryPath, result } = onlyRunFolder(dir);
     expect(result.schema).toBe(RESULT_SCHEMA);
     expect(result.schema).toBe('skipbench/result');
     expect(result.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
     expect(result.schemaVersion).toBe(1);
     expect(result.run.status).toBe('completed');
-    expect(result.run.id).toBe(folders[0]);
+    expect(result.run.id).toBe(id);
     expect(result.run.finishedAt).toBeDefined();
     expect(result.target.implementation).toMatch(/^wasm-(relaxed-)?simd$/);
     expect(result.target.shape).toEqual({ numQueryHeads: 2, numKvHeads: 1, headDim: 128 });
@@ -334,7 +330,7 @@ describe('the built CLI as a child process', () => {
     expect(run.stdout).toMatch(/context\s+phase\s+arm\s+dense\s+skip\s+speedup/);
     expect(run.stdout).toMatch(/^256\s+decode\s+skip/m);
     expect(run.stdout).toMatch(/^256\s+prefill\s+skip/m);
-    expect(run.stdout).toContain(`${join(dir, folders[0])}/result.json`);
+    expect(run.stdout).toContain(`${join(dir, id)}/result.json`);
     expect(readFileSync(summaryPath, 'utf8')).toContain('## skipbench: Skip Softmax vs dense');
 
     const table = cli('report', resultPath, '--format', 'table');

@@ -11,9 +11,10 @@
  *
  * Tuning: raising an offset by 1 nat makes that structure e times heavier and lets its background tiles be skipped at
  * a factor e times smaller. Measured with these values (generator version 2, d=128, float64 softmax of 8 rows in the
- * last quarter, seeds 1-5), mass share at L = 4K / 16K / 64K: sink keys 0.80 / 0.75 / 0.67, local last-256 0.94 / 0.84
- * / 0.62 (the rest goes to its sink, see LOCAL), stripes 0.79 / 0.94 / 0.99, slash lines (within period/32) 0.90 / 0.93
- * / 0.94, needle 0.96 / 0.97 / 0.97, random head's largest key 0.01 / 0.00 / 0.00.
+ * last quarter, seeds 1-5; `node docs/experiments/mass-shares.mjs`), mass share at L = 4K / 16K / 64K: sink keys
+ * 0.80 / 0.75 / 0.67, local last-256 0.94 / 0.84 / 0.62 (the rest goes to its sink, see LOCAL), stripes 0.79 / 0.94 /
+ * 0.99, slash lines (within period/32) 0.90 / 0.93 / 0.94, needle 0.96 / 0.97 / 0.97, random head's largest key
+ * 0.01 / 0.00 / 0.00.
  * The factors that give 30%, 50% and 70% tile sparsity on DEFAULT_HEAD_MIX, and how closely one factor holds them from
  * 4K to 128K, are in the README ("Calibrating the threshold"; `skipbench calibrate`).
  */

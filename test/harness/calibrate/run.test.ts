@@ -96,7 +96,8 @@ describe('runCalibration', () => {
     const lines: string[] = [];
     const pooled = await runCalibration(config, [0.5], { decodeSequences: 2, onProgress: (l) => lines.push(l) });
     expect(pooled.sequences.decode).toEqual([8, 2]);
-    const tiles = lines.flatMap((l) => /^decode (\d+): (\d+) tiles over (\d+) sequence/.exec(l)?.slice(1).map(Number) ?? []);
+    const progress = /^decode (\d+): (\d+) tiles over (\d+) sequence/;
+    const tiles = lines.flatMap((l) => progress.exec(l)?.slice(1).map(Number) ?? []);
     expect(tiles).toEqual([1024, 8 * 16, 8, 4096, 2 * 64, 2]);
     expect(renderCalibration(pooled)).toContain('sequences pooled at 1K/4K: prefill 1/1, decode 8/2');
     const byDefault = await runCalibration(config, [0.5]);

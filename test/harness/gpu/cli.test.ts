@@ -3,7 +3,7 @@
  * validation, and the built CLI (dist/harness/cli.js, needs `npm run build`) driving the fake runner.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { GPU_DEFAULTS, GPU_HEAD_MIX } from '../../../harness/gpu/defaults.js';
 import { resolveKernelConfig } from '../../../harness/kernel/config.js';
 import { KERNEL_DEFAULTS } from '../../../harness/kernel/defaults.js';
 import { ErrorCodes } from '../../../kernels/errors.js';
-import type { KernelResultFile } from '../../../reports/schema.js';
+import { onlyRunFolder } from '../../helpers/run-folder.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const FAKE = join(ROOT, 'test/fixtures/fake-gpu-runner.mjs');
@@ -188,12 +188,7 @@ describe('the built CLI with --backend gpu and the fake runner', () => {
     const run = kernel({}, '--python', process.execPath, '--contexts', '1K,2K', '--reps', '3', '--prefill-factor', '100', '--decode-factor', '150');
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
-    const folders = readdirSync(dir).filter((f) => f.startsWith('kernel-'));
-    expect(folders).toHaveLength(1);
-    const resultPath = join(dir, folders[0], 'result.json');
-    const summaryPath = join(dir, folders[0], 'summary.md');
-    expect(existsSync(summaryPath)).toBe(true);
-    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as KernelResultFile;
+    const { resultPath, summaryPath, result } = onlyRunFolder(dir);
     expect(result.run.status).toBe('completed');
     expect(result.target.implementation).toBe('triton-gpu');
     expect(result.target.device?.name).toBe('Fake H100');
