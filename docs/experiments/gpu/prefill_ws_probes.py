@@ -1,17 +1,33 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 and 15 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 16 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
 fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
 
   python3 docs/experiments/gpu/prefill_ws_probes.py v-traffic 32768,131072   # A, B = V never loaded, C = A via LOAD_V
   python3 docs/experiments/gpu/prefill_ws_probes.py kv-rings 32768,131072    # A vs separate K/V rings (DkxV)
+  python3 docs/experiments/gpu/prefill_ws_probes.py v-decided 32768,131072   # V loaded after the decisions (DW, DAW)
+  python3 docs/experiments/gpu/prefill_ws_probes.py ping-pong 32768,131072   # wgmma issue in turn (P1, P2)
+  python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
+  python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
+  python3 docs/experiments/gpu/prefill_ws_probes.py test-during-pv 32768,131072  # the first schedule, 240 / 248 regs
+  python3 docs/experiments/gpu/prefill_ws_probes.py tree-max 32768,131072    # the row max as a tree (M)
 
-REPS (default 11) sets the interleaved rounds and CONFIGS (default 3x3,4x2,5x1) the rings. The workload is the GPU
-default: the synthetic default mix four times over (32 query / 8 KV heads, d = 128), seed 1. Every call is timed with
-CUDA events after the L2 is flushed (256 MB zeroed). B is a timing probe only: its kept tiles read stale V.
+Stall sampling of the committed kernel (log 16 has the full commands):
+  ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
+      python3 docs/experiments/gpu/prefill_ws_probes.py launch 32768 80
+  ncu -i rep.ncu-rep --page source --csv --print-source sass > rep.csv
+  python3 docs/experiments/gpu/prefill_ws_probes.py stalls rep.csv   # share of stall samples per SASS opcode
+
+REPS (default 11) sets the interleaved rounds, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the
+producer warps. The workload is the GPU default: the synthetic default mix four times over (32 query / 8 KV heads,
+d = 128), seed 1. Every call is timed with CUDA events after the L2 is flushed (256 MB zeroed). B is a timing probe
+only: its kept tiles read stale V.
 """
+import collections
+import csv
 import importlib.util
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -94,9 +110,8 @@ NO_V = [
                      LOAD_V)),"""),
 ]
 
-# A K ring of K_STAGES and a V ring of V_STAGES slots, V_t issued K_STAGES - V_STAGES tiles behind K_t.
-KV_RINGS = [
-    ("""@gluon.jit
+# The committed producer, replaced whole by KV_RINGS and V_DECIDED.
+PRODUCER = """@gluon.jit
 def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles,
               STAGES: gl.constexpr):
     for t in range(n_tiles):
@@ -110,7 +125,11 @@ def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty
         mbarrier.wait(v_empty.index(slot), free)
         mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
         tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
-                                        v_smem.index(slot))""",
+                                        v_smem.index(slot))"""
+
+# A K ring of K_STAGES and a V ring of V_STAGES slots, V_t issued K_STAGES - V_STAGES tiles behind K_t.
+KV_RINGS = [
+    (PRODUCER,
      """@gluon.jit
 def _load(desc, bars_empty, bars_ready, smem, kv_row, t, STAGES: gl.constexpr):
     slot = t % STAGES
@@ -221,6 +240,227 @@ def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty
 ]
 
 
+def threaded(smem, constexprs):
+    """Substitutions that pass extra shared-memory handles (smem) into both consumers and their steps, and extra
+    constexprs from the kernel's signature into the consumers; each consumer knows its index as ROW_SHIFT // 64."""
+    args = ', '.join(smem)
+    flags = ', '.join(constexprs)
+    decl = ', '.join(f'{c}: gl.constexpr' for c in constexprs)
+    return [
+        ("""                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+                   zero,""",
+         f"""                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, {args},
+                   zero,"""),
+        ("""                   ROW_SHIFT: gl.constexpr):
+    _ready(k_ready, j + 1, STAGES)""",
+         f"""                   ROW_SHIFT: gl.constexpr, {decl}):
+    _ready(k_ready, j + 1, STAGES)"""),
+        ("""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False, ROW_SHIFT)""",
+         f"""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, {args},
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False, ROW_SHIFT, {flags})"""),
+        ("""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True, ROW_SHIFT)""",
+         f"""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, {args},
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True, ROW_SHIFT, {flags})"""),
+        ("""def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, Counts,""",
+         f"""def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, {args},
+              Counts,"""),
+        ("""              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
+         f"""              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+              {decl}):"""),
+        ("""                      CONSUMER_REGS: gl.constexpr):""",
+         f"""                      CONSUMER_REGS: gl.constexpr, {decl}):"""),
+        ("""v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0)),""",
+         f"""v_empty, {args}, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP,
+                     COUNT, 0, {flags})),"""),
+        ("""                     v_empty, Counts, q_row + BM, counts_index + 1, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT,
+                     BM)),""",
+         f"""                     v_empty, {args}, Counts, q_row + BM, counts_index + 1, n_tiles, qk_scale, log2_lambda,
+                     STAGES, SKIP, COUNT, BM, {flags})),"""),
+    ]
+
+
+# The producer loads V_t only once both consumers have published their decision on tile t, and (ALL_V False) only
+# if one of them keeps it; a consumer that skips still waits for V_t's barrier, which the producer completes with a
+# plain arrive when it loads nothing. Decisions go through a shared int32 pair per slot and a count-2 mbarrier.
+V_DECIDED = threaded(['flags', 'decided'], ['ALL_V']) + [
+    (PRODUCER,
+     """@gluon.jit
+def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constexpr):
+    one: gl.constexpr = gl.BlockedLayout([1], [32], [4], [0])
+    flags.index(t % STAGES).slice(CONSUMER, 1).store(gl.full([1], 0, gl.int32, layout=one) + keep.to(gl.int32))
+    mbarrier.arrive(decided.index(t % STAGES), count=1)
+
+
+@gluon.jit
+def _load_v_decided(v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, t, STAGES: gl.constexpr,
+                    ALL_V: gl.constexpr):
+    slot = t % STAGES
+    mbarrier.wait(decided.index(slot), (t // STAGES) & 1)
+    flag = gl.max(flags.index(slot).load(gl.BlockedLayout([1], [32], [1], [0])), axis=0)
+    need = flag > 0
+    if ALL_V:
+        need = flag > -1
+    mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+    if need:
+        mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
+        tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
+                                        v_smem.index(slot))
+    else:
+        mbarrier.arrive(v_ready.index(slot), count=1)
+
+
+@gluon.jit
+def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided, kv_row, n_tiles,
+              STAGES: gl.constexpr, SKIP: gl.constexpr, ALL_V: gl.constexpr):
+    # V_t waits for the decisions on tile t, which need K_t: it is issued STAGES - 1 tiles behind K
+    LAG: gl.constexpr = STAGES - 1
+    for t in range(n_tiles + LAG):
+        slot = t % STAGES
+        if t < n_tiles:
+            mbarrier.wait(k_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+            mbarrier.expect(k_ready.index(slot), k_desc.block_type.nbytes)
+            tma.async_copy_global_to_shared(k_desc, [kv_row + t * k_desc.block_type.shape[0], 0],
+                                            k_ready.index(slot), k_smem.index(slot))
+            if not SKIP:
+                mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+                mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
+                tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0],
+                                                v_ready.index(slot), v_smem.index(slot))
+        if SKIP:
+            if t >= LAG:
+                _load_v_decided(v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, t - LAG, STAGES, ALL_V)"""),
+    ("""    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+""",
+     """    if SKIP:
+        _publish(flags, decided, j + 1, keep, ROW_SHIFT // zero.shape[0], STAGES)
+    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+"""),
+    ("""        s, qk_scale, log2_lambda, n_tiles, [BM, D], mma, rows, cols, SKIP, ROW_SHIFT)
+""",
+     """        s, qk_scale, log2_lambda, n_tiles, [BM, D], mma, rows, cols, SKIP, ROW_SHIFT)
+    if SKIP:
+        _publish(flags, decided, 0, keep, ROW_SHIFT // BM, STAGES)
+"""),
+    ("""    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+""",
+     """    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    # a rank-1 layout for a [STAGES, 2] buffer: .index(slot) gives the slot's rank-1 pair
+    flags = gl.allocate_shared_memory(gl.int32, [STAGES, 2], gl.SwizzledSharedLayout(1, 1, 1, order=[0]))
+    decided = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+"""),
+    ("""        mbarrier.init(v_empty.index(i), count=2)
+""",
+     """        mbarrier.init(v_empty.index(i), count=2)
+        mbarrier.init(decided.index(i), count=2)
+"""),
+    ("""(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),""",
+     """(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided, kv_row,
+                     n_tiles, STAGES, SKIP, ALL_V)),"""),
+]
+
+# FA3-style ping-pong: a token passes between the consumers through two mbarriers, so that they issue their wgmmas
+# in turn. A consumer waits for the token before Q·K_{j+1}^T and passes it on after P·V_j (PING_PONG 1) or right
+# after Q·K_{j+1}^T (2); a skipped tile passes it after its Q·K^T.
+PING_PONG = threaded(['turn'], ['PING_PONG']) + [
+    ("""    if keep:
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+""",
+     """    me: gl.constexpr = ROW_SHIFT // zero.shape[0]
+    if keep:
+        mbarrier.wait(turn.index(me), (j & 1) ^ (1 - me))
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        if PING_PONG == 2:
+            mbarrier.arrive(turn.index(1 - me), count=1)
+"""),
+    ("""        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+""",
+     """        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+        if PING_PONG == 1:
+            mbarrier.arrive(turn.index(1 - me), count=1)
+"""),
+    ("""        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
+""",
+     """        mbarrier.wait(turn.index(me), (j & 1) ^ (1 - me))
+        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        mbarrier.arrive(turn.index(1 - me), count=1)
+        s = warpgroup_mma_wait(0, deps=(s,))
+"""),
+    ("""    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+""",
+     """    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    turn = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
+"""),
+    ("""        mbarrier.init(q_bars.index(i), count=1)
+""",
+     """        mbarrier.init(q_bars.index(i), count=1)
+        mbarrier.init(turn.index(i), count=1)
+"""),
+]
+
+# The producer partition's warp count: with 1, the rest of its warpgroup is padding that spins in a register
+# allocation loop for the whole kernel (ncu: a quarter of all stall samples, whatever the sparsity).
+PRODUCER_WARPS = [
+    ("""    ], [4, 1], [CONSUMER_REGS, 24])""",
+     """    ], [4, PRODUCER_WARPS], [CONSUMER_REGS, 24])"""),
+    ("""                      CONSUMER_REGS: gl.constexpr):""",
+     """                      CONSUMER_REGS: gl.constexpr, PRODUCER_WARPS: gl.constexpr):"""),
+]
+
+# The first warp-specialised schedule: a kept tile runs tile j+1's row max and test while P·V_j is in flight.
+TEST_DURING_PV = [
+    ("""        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
+        _release(k_empty, j + 1, STAGES)
+        _release(v_empty, j, STAGES)
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
+                                            ROW_SHIFT)
+""",
+     """        s = warpgroup_mma_wait(1, deps=(s_next,))
+        _release(k_empty, j + 1, STAGES)
+        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
+                                            ROW_SHIFT)
+        acc = warpgroup_mma_wait(0, deps=(pv,))
+        _release(v_empty, j, STAGES)
+"""),
+]
+
+# The test's row max as a tree: the column bits held in registers are halved one at a time (reshape, permute, split,
+# maximum: 64 independent maxima, then 32, ...) instead of Triton's in-thread reduction, a chain of 31 per row.
+# max(s * scale) over a row equals the committed max, so decisions and outputs must not change.
+TREE_MAX = [
+    ("""from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _start, launch_arguments
+""",
+     """from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _start, launch_arguments
+
+
+@gluon.jit
+def _halve(x, n: gl.constexpr, half: gl.constexpr):
+    a, b = gl.split(gl.permute(gl.reshape(x, [n, 2, half]), (0, 2, 1)))
+    return gl.maximum(a, b)
+
+
+@gluon.jit
+def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.constexpr, SKIP: gl.constexpr,
+            DIAGONAL: gl.constexpr, ROW_SHIFT: gl.constexpr = 0):
+    qk = s * qk_scale
+    if DIAGONAL:
+        causal = gl.expand_dims(gl.arange(0, s.shape[1], layout=cols), 0) <= \\
+            gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1) + ROW_SHIFT
+        qk = gl.where(causal, qk, float('-inf'))
+    n: gl.constexpr = s.shape[0]
+    x = _halve(_halve(_halve(_halve(qk, n, 64), n, 32), n, 16), n, 8)
+    lo, hi = gl.split(gl.reshape(x, [n, 4, 2]))
+    m_local = gl.convert_layout(gl.max(gl.maximum(lo, hi), axis=1), rows)
+    keep = True
+    if SKIP:
+        keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
+        m_test = gl.maximum(m_test, m_local)
+    return qk, m_local, m_test, keep
+"""),
+]
+
+
 def variant(name, substitutions):
     """kernels/gpu/prefill_ws.py with the substitutions applied, imported from a file (Gluon reads its source)."""
     with open(base.__file__) as f:
@@ -271,7 +511,37 @@ def median_times(arms, reps):
     return {a: statistics.median(t) for a, t in times.items()}
 
 
+def launch_once(L, factor):
+    """Two launches of the committed kernel (COUNT off), for Nsight Compute to profile the second."""
+    q, k, v = workload(L)
+    out = torch.empty_like(q)
+    for _ in range(2):
+        args, common = pg.launch_arguments('probe', q, k, v, out, factor, None, 64, 128)
+        base.prefill_ws_kernel[(L // 128, HQ)](*args, **common, STAGES=3, CONSUMER_REGS=240, num_warps=4)
+    torch.cuda.synchronize()
+
+
+def stall_summary(path):
+    """Share of ncu's warp-stall samples per SASS opcode, from `ncu -i REP --page source --csv --print-source sass`."""
+    rows = list(csv.reader(open(path, newline='')))
+    start = next(i for i, r in enumerate(rows) if 'Source' in [c.strip() for c in r])
+    head = [c.strip() for c in rows[start]]
+    source, samples = head.index('Source'), head.index('Warp Stall Sampling (All Samples)')
+    shares = collections.Counter()
+    for r in rows[start + 1:]:
+        if len(r) > samples and r[source].strip():
+            opcode = re.sub(r'^@!?U?P\w+\s+', '', r[source].strip()).split()[0]
+            shares[opcode] += float(r[samples].replace(',', '') or 0)
+    total = sum(shares.values())
+    for opcode, n in shares.most_common(12):
+        print(f'  {opcode:28s} {100 * n / total:5.1f}%')
+
+
 def main():
+    if sys.argv[1] == 'launch':
+        return launch_once(int(sys.argv[2]), float(sys.argv[3]))
+    if sys.argv[1] == 'stalls':
+        return stall_summary(sys.argv[2])
     mode, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(',')]
     reps = int(os.environ.get('REPS', '11'))
     if mode == 'v-traffic':
@@ -284,8 +554,30 @@ def main():
         for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','):
             ks, vs = (int(x) for x in config.split('x'))
             kernels[f'D{config}'] = (probe, {'K_STAGES': ks, 'V_STAGES': vs})
+    elif mode == 'v-decided':
+        probe = variant('prefill_ws_v_decided', V_DECIDED)
+        kernels = {'A': (base, {'STAGES': 3}), 'DW': (probe, {'STAGES': 3, 'ALL_V': False}),
+                   'DAW': (probe, {'STAGES': 3, 'ALL_V': True})}
+    elif mode == 'ping-pong':
+        probe = variant('prefill_ws_ping_pong', PING_PONG)
+        kernels = {'A': (base, {'STAGES': 3}), 'P1': (probe, {'STAGES': 3, 'PING_PONG': 1}),
+                   'P2': (probe, {'STAGES': 3, 'PING_PONG': 2})}
+    elif mode == 'producer-warps':
+        probe = variant('prefill_ws_producer_warps', PRODUCER_WARPS)
+        kernels = {'A': (base, {'STAGES': 3})}
+        for warps in os.environ.get('WARPS', '1,4').split(','):
+            kernels[f'W{warps}'] = (probe, {'STAGES': 3, 'PRODUCER_WARPS': int(warps)})
+    elif mode == 'test-during-pv':
+        probe = variant('prefill_ws_test_during_pv', TEST_DURING_PV)
+        kernels = {'A': (base, {'STAGES': 3}), 'T240': (probe, {'STAGES': 3}),
+                   'T248': (probe, {'STAGES': 3, 'CONSUMER_REGS': 248})}
+    elif mode == 'tree-max':
+        kernels = {'A': (base, {'STAGES': 3}), 'M': (variant('prefill_ws_tree_max', TREE_MAX), {'STAGES': 3})}
+    elif mode == 'regs':
+        kernels = {'A': (base, {'STAGES': 3}), 'R248': (base, {'STAGES': 3, 'CONSUMER_REGS': 248})}
     else:
-        raise SystemExit('mode: v-traffic | kv-rings')
+        raise SystemExit('mode: v-traffic | kv-rings | v-decided | ping-pong | regs | producer-warps | test-during-pv'
+                         ' | tree-max | launch L FACTOR | stalls CSV')
     for L in lengths:
         t0 = time.time()
         q, k, v = workload(L)
@@ -294,7 +586,8 @@ def main():
         def launch(name, factor, out, counts=None):
             module, flags = kernels[name]
             args, common = pg.launch_arguments('probe', q, k, v, out, factor, counts, 64, 128)
-            return module.prefill_ws_kernel[(L // 128, HQ)](*args, **common, **flags, CONSUMER_REGS=240, num_warps=4)
+            flags = {'CONSUMER_REGS': 240, **flags}
+            return module.prefill_ws_kernel[(L // 128, HQ)](*args, **common, **flags, num_warps=4)
 
         arms, reference = {}, {}
         for name in kernels:
@@ -307,7 +600,7 @@ def main():
                 check = ''
                 if name == 'A':
                     reference[f] = (out.clone(), c)
-                elif mode == 'kv-rings':
+                elif mode != 'v-traffic':
                     a, ca = reference[f]
                     rel = ((out.float() - a.float()).norm() / a.float().norm()).item()
                     check = f' counters equal {c == ca} rel L2 vs A {rel:.1e}'
