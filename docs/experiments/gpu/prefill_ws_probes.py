@@ -461,6 +461,25 @@ def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.const
 ]
 
 
+def kv_ring_arms():
+    configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
+    return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
+
+
+# mode: (substitutions, or None for the committed kernel; its arms beside A as name -> constexprs)
+PROBES = {
+    'v-traffic': (NO_V, lambda: {'B': {'STAGES': 3, 'LOAD_V': False}, 'C': {'STAGES': 3, 'LOAD_V': True}}),
+    'kv-rings': (KV_RINGS, kv_ring_arms),
+    'v-decided': (V_DECIDED, lambda: {'DW': {'STAGES': 3, 'ALL_V': False}, 'DAW': {'STAGES': 3, 'ALL_V': True}}),
+    'ping-pong': (PING_PONG, lambda: {'P1': {'STAGES': 3, 'PING_PONG': 1}, 'P2': {'STAGES': 3, 'PING_PONG': 2}}),
+    'regs': (None, lambda: {'R248': {'STAGES': 3, 'CONSUMER_REGS': 248}}),
+    'producer-warps': (PRODUCER_WARPS, lambda: {f'W{w}': {'STAGES': 3, 'PRODUCER_WARPS': int(w)}
+                                                for w in os.environ.get('WARPS', '1,4').split(',')}),
+    'test-during-pv': (TEST_DURING_PV, lambda: {'T240': {'STAGES': 3}, 'T248': {'STAGES': 3, 'CONSUMER_REGS': 248}}),
+    'tree-max': (TREE_MAX, lambda: {'M': {'STAGES': 3}}),
+}
+
+
 def variant(name, substitutions):
     """kernels/gpu/prefill_ws.py with the substitutions applied, imported from a file (Gluon reads its source)."""
     with open(base.__file__) as f:
@@ -544,40 +563,11 @@ def main():
         return stall_summary(sys.argv[2])
     mode, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(',')]
     reps = int(os.environ.get('REPS', '11'))
-    if mode == 'v-traffic':
-        probe = variant('prefill_ws_no_v', NO_V)
-        kernels = {'A': (base, {'STAGES': 3}), 'B': (probe, {'STAGES': 3, 'LOAD_V': False}),
-                   'C': (probe, {'STAGES': 3, 'LOAD_V': True})}
-    elif mode == 'kv-rings':
-        probe = variant('prefill_ws_kv_rings', KV_RINGS)
-        kernels = {'A': (base, {'STAGES': 3})}
-        for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','):
-            ks, vs = (int(x) for x in config.split('x'))
-            kernels[f'D{config}'] = (probe, {'K_STAGES': ks, 'V_STAGES': vs})
-    elif mode == 'v-decided':
-        probe = variant('prefill_ws_v_decided', V_DECIDED)
-        kernels = {'A': (base, {'STAGES': 3}), 'DW': (probe, {'STAGES': 3, 'ALL_V': False}),
-                   'DAW': (probe, {'STAGES': 3, 'ALL_V': True})}
-    elif mode == 'ping-pong':
-        probe = variant('prefill_ws_ping_pong', PING_PONG)
-        kernels = {'A': (base, {'STAGES': 3}), 'P1': (probe, {'STAGES': 3, 'PING_PONG': 1}),
-                   'P2': (probe, {'STAGES': 3, 'PING_PONG': 2})}
-    elif mode == 'producer-warps':
-        probe = variant('prefill_ws_producer_warps', PRODUCER_WARPS)
-        kernels = {'A': (base, {'STAGES': 3})}
-        for warps in os.environ.get('WARPS', '1,4').split(','):
-            kernels[f'W{warps}'] = (probe, {'STAGES': 3, 'PRODUCER_WARPS': int(warps)})
-    elif mode == 'test-during-pv':
-        probe = variant('prefill_ws_test_during_pv', TEST_DURING_PV)
-        kernels = {'A': (base, {'STAGES': 3}), 'T240': (probe, {'STAGES': 3}),
-                   'T248': (probe, {'STAGES': 3, 'CONSUMER_REGS': 248})}
-    elif mode == 'tree-max':
-        kernels = {'A': (base, {'STAGES': 3}), 'M': (variant('prefill_ws_tree_max', TREE_MAX), {'STAGES': 3})}
-    elif mode == 'regs':
-        kernels = {'A': (base, {'STAGES': 3}), 'R248': (base, {'STAGES': 3, 'CONSUMER_REGS': 248})}
-    else:
-        raise SystemExit('mode: v-traffic | kv-rings | v-decided | ping-pong | regs | producer-warps | test-during-pv'
-                         ' | tree-max | launch L FACTOR | stalls CSV')
+    if mode not in PROBES:
+        raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR | stalls CSV')
+    substitutions, arms = PROBES[mode]
+    module = variant(f'prefill_ws_{mode.replace("-", "_")}', substitutions) if substitutions else base
+    kernels = {'A': (base, {'STAGES': 3})} | {name: (module, flags) for name, flags in arms().items()}
     for L in lengths:
         t0 = time.time()
         q, k, v = workload(L)
