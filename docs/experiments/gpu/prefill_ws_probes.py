@@ -426,12 +426,29 @@ TEST_DURING_PV = [
 ]
 
 # The test's row max as a tree: the column bits held in registers are halved one at a time (reshape, permute, split,
-# maximum: 64 independent maxima, then 32, ...) instead of Triton's in-thread reduction, a chain of 31 per row.
-# max(s * scale) over a row equals the committed max, so decisions and outputs must not change.
-TREE_MAX = [
-    ("""from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _start, launch_arguments
+# maximum: 64 independent maxima, then 32, ...) instead of one gl.max over each row. max(s * scale) over a row equals
+# the committed max, so decisions and outputs must not change. The new _scores is prefill_gluon.py's with that one
+# line replaced, and shadows the imported one.
+ROW_MAX = """    m_local = gl.max(qk, axis=1)
+"""
+TREE_ROW_MAX = """    n: gl.constexpr = s.shape[0]
+    x = _halve(_halve(_halve(_halve(qk, n, 64), n, 32), n, 16), n, 8)
+    lo, hi = gl.split(gl.reshape(x, [n, 4, 2]))
+    m_local = gl.convert_layout(gl.max(gl.maximum(lo, hi), axis=1), rows)
+"""
+
+
+def tree_max():
+    with open(pg.__file__) as f:
+        src = f.read()
+    scores = src[src.index('@gluon.jit\ndef _scores('):]
+    scores = scores[:scores.index('\n\n\n') + 1]
+    if scores.count(ROW_MAX) != 1:
+        raise SystemExit('tree-max: prefill_gluon._scores changed, its row max line is not there once')
+    return [
+        ("""from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _start, launch_arguments
 """,
-     """from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _start, launch_arguments
+         """from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _start, launch_arguments
 
 
 @gluon.jit
@@ -440,33 +457,16 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
     return gl.maximum(a, b)
 
 
-@gluon.jit
-def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.constexpr, SKIP: gl.constexpr,
-            DIAGONAL: gl.constexpr, ROW_SHIFT: gl.constexpr = 0):
-    qk = s * qk_scale
-    if DIAGONAL:
-        causal = gl.expand_dims(gl.arange(0, s.shape[1], layout=cols), 0) <= \\
-            gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1) + ROW_SHIFT
-        qk = gl.where(causal, qk, float('-inf'))
-    n: gl.constexpr = s.shape[0]
-    x = _halve(_halve(_halve(_halve(qk, n, 64), n, 32), n, 16), n, 8)
-    lo, hi = gl.split(gl.reshape(x, [n, 4, 2]))
-    m_local = gl.convert_layout(gl.max(gl.maximum(lo, hi), axis=1), rows)
-    keep = True
-    if SKIP:
-        keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
-        m_test = gl.maximum(m_test, m_local)
-    return qk, m_local, m_test, keep
-"""),
-]
-
+""" + scores.replace(ROW_MAX, TREE_ROW_MAX)),
+    ]
 
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
 
 
-# mode: (substitutions, or None for the committed kernel; its arms beside A as name -> constexprs)
+# mode: (substitutions, a function giving them, or None for the committed kernel; its arms beside A as
+# name -> constexprs)
 PROBES = {
     'v-traffic': (NO_V, lambda: {'B': {'STAGES': 3, 'LOAD_V': False}, 'C': {'STAGES': 3, 'LOAD_V': True}}),
     'kv-rings': (KV_RINGS, kv_ring_arms),
@@ -476,7 +476,7 @@ PROBES = {
     'producer-warps': (PRODUCER_WARPS, lambda: {f'W{w}': {'STAGES': 3, 'PRODUCER_WARPS': int(w)}
                                                 for w in os.environ.get('WARPS', '1,4').split(',')}),
     'test-during-pv': (TEST_DURING_PV, lambda: {'T240': {'STAGES': 3}, 'T248': {'STAGES': 3, 'CONSUMER_REGS': 248}}),
-    'tree-max': (TREE_MAX, lambda: {'M': {'STAGES': 3}}),
+    'tree-max': (tree_max, lambda: {'M': {'STAGES': 3}}),
 }
 
 
@@ -566,6 +566,8 @@ def main():
     if mode not in PROBES:
         raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR | stalls CSV')
     substitutions, arms = PROBES[mode]
+    if callable(substitutions):
+        substitutions = substitutions()
     module = variant(f'prefill_ws_{mode.replace("-", "_")}', substitutions) if substitutions else base
     kernels = {'A': (base, {'STAGES': 3})} | {name: (module, flags) for name, flags in arms().items()}
     for L in lengths:
