@@ -183,6 +183,20 @@ function rescale(file: KernelResultFile, factor: (arm: string, i: number) => num
   return f;
 }
 
+/**
+ * A slow-down of the skip arm that no sampling noise can hide: larger than the spread of its kernel times and of its
+ * paired speedups, so the whole scaled range lies beyond the measured one (a fixed 1.3 overlapped under CPU load).
+ */
+function separatingFactor(file: KernelResultFile): number {
+  const spread = (values: number[]) => Math.max(...values) / Math.min(...values);
+  const skip = file.cells.filter((c) => c.speedup);
+  const spreads = skip.flatMap((c) => [
+    spread(okSamples(c.samples).map((s) => s.timeMs)),
+    spread(c.speedup!.pairedRatios),
+  ]);
+  return Math.max(1.3, 1.1 * Math.max(...spreads));
+}
+
 describe('runCompare on result files from the kernel target', () => {
   let dir: string;
   let result: KernelResultFile;
@@ -360,7 +374,8 @@ describe('skipbench compare through the CLI', () => {
     });
     const result = await runKernelBenchmark(config, { executor: createReferenceExecutor() });
     writeFileSync(join(dir, 'a.json'), JSON.stringify(result));
-    writeFileSync(join(dir, 'slow.json'), JSON.stringify(rescale(result, (arm) => (arm === 'skip' ? 1.3 : 1))));
+    const slower = separatingFactor(result);
+    writeFileSync(join(dir, 'slow.json'), JSON.stringify(rescale(result, (arm) => (arm === 'skip' ? slower : 1))));
     writeFileSync(join(dir, 'corrupt.json'), '{"schema":');
   });
 
