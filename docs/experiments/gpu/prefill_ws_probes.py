@@ -11,15 +11,19 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
   python3 docs/experiments/gpu/prefill_ws_probes.py test-during-pv 32768,131072  # the first schedule, 240 / 248 regs
   python3 docs/experiments/gpu/prefill_ws_probes.py tree-max 32768,131072    # the row max as a tree (M)
+  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead 32768,131072  # Q·K_{j+1}^T before tile j's test (I)
+  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid 32768,131072  # I after a skipped tile (H)
+  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-at-end 32768,131072  # H, row max as A (HM)
+  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-after-kept 32768,131072  # HM, H's after a skip
 
 Stall sampling of the committed kernel (log 16 has the full commands):
   ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
-      python3 docs/experiments/gpu/prefill_ws_probes.py launch 32768 80
+      python3 docs/experiments/gpu/prefill_ws_probes.py launch 32768 80 [MODE]   # MODE: its first arm
   ncu -i rep.ncu-rep --page source --csv --print-source sass > rep.csv
   python3 docs/experiments/gpu/prefill_ws_probes.py stalls rep.csv   # share of stall samples per SASS opcode
 
-REPS (default 11) sets the interleaved rounds, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the
-producer warps. The workload is the GPU default: the synthetic default mix four times over (32 query / 8 KV heads,
+REPS (default 11) sets the interleaved rounds, FACTORS (default 0,25,80,500,1e9; 0 first, 1e-6 skips nothing) the
+factors, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the producer warps. The workload is the GPU default: the synthetic default mix four times over (32 query / 8 KV heads,
 d = 128), seed 1. Every call is timed with CUDA events after the L2 is flushed (256 MB zeroed). B is a timing probe
 only: its kept tiles read stale V.
 """
@@ -42,7 +46,7 @@ from workloads.patterns.synthetic import SyntheticWorkload, TorchOps  # noqa: E4
 
 MIX = ['sink', 'sink', 'local', 'local', 'vertical', 'slash', 'retrieval', 'sink'] * 4
 HQ, HKV, D = 32, 8, 128
-FACTORS = (0, 25, 80, 500, 1e9)
+FACTORS = tuple(float(f) for f in os.environ.get('FACTORS', '0,25,80,500,1e9').split(','))
 
 # LOAD_V constexpr around every V load, wait and release (False: the producer never loads V).
 NO_V = [
@@ -460,6 +464,165 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
 """ + scores.replace(ROW_MAX, TREE_ROW_MAX)),
     ]
 
+# Issue ahead: S_{j+1} = Q·K_{j+1}^T is needed whatever tile j's decision, so it is issued before tile j's row max and
+# test instead of inside each branch, and is waited for in both. A run of skipped tiles then overlaps each test with
+# the next Q·K^T instead of chaining them; a kept tile does its row max, test and exp2 under S_{j+1}, then waits for
+# P·V_j. The loop carries tile j's scores already scaled: a loop-carried raw S_j would share registers with S_{j+1},
+# and ptxas serialised every wgmma of the dense twin (48 waits instead of 7). issue-ahead-hybrid issues ahead only
+# after a skipped tile and otherwise keeps A's order (test first, then S_{j+1} beside exp2). Decisions and outputs
+# must equal A's.
+ISSUE_FIRST = """    _ready(k_ready, j + 1, STAGES)
+    s_next = warpgroup_mma(q_smem, k_smem.index((j + 1) % STAGES).permute((1, 0)), zero, use_acc=False,
+                           is_async=True)
+    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
+    if keep:
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+        _ready(v_ready, j, STAGES)
+        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
+    else:
+        s = warpgroup_mma_wait(0, deps=(s_next,))
+        _ready(v_ready, j, STAGES)
+        if COUNT:
+            n_skip += 1
+            n_skip_pairs += zero.shape[0] * zero.shape[1]
+"""
+TEST_FIRST = """    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
+    _ready(k_ready, j + 1, STAGES)
+    k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
+    if keep:
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+        _ready(v_ready, j, STAGES)
+        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
+    else:
+        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
+        _ready(v_ready, j, STAGES)
+        if COUNT:
+            n_skip += 1
+            n_skip_pairs += zero.shape[0] * zero.shape[1]
+"""
+ISSUE_AHEAD_CONSUMER = """@gluon.jit
+def _consumer_step(j, qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
+{STEP}
+    qk = s * qk_scale
+    _release(k_empty, j + 1, STAGES)
+    _release(v_empty, j, STAGES)
+    return qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+
+
+@gluon.jit
+def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, Counts,
+              q_row, counts_index, n_tiles, qk_scale, log2_lambda,
+              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
+    BM: gl.constexpr = q_desc.block_type.shape[0]
+    BN: gl.constexpr = k_smem.type.shape[1]
+    D: gl.constexpr = q_desc.block_type.shape[1]
+    gl.static_assert(BN == D)
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BN, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    rows: gl.constexpr = gl.SliceLayout(1, mma)
+    cols: gl.constexpr = gl.SliceLayout(0, mma)
+
+    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
+    tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
+    zero = gl.zeros([BM, BN], gl.float32, layout=mma)
+    mbarrier.wait(q_bar, 0)
+    _ready(k_ready, 0, STAGES)
+    qk = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False) * qk_scale
+    _release(k_empty, 0, STAGES)
+    m_test = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    keep = True
+    if SKIP:
+        keep = gl.to_tensor(True)
+    acc = gl.zeros([BM, D], gl.float32, layout=mma)
+    m_i = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    l_i = gl.zeros([BM], gl.float32, layout=rows)
+    n_skip = gl.to_tensor(0)
+    n_skip_pairs = gl.to_tensor(0)
+    for j in range(0, n_tiles - 1):
+        qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
+            j, qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, ROW_SHIFT)
+
+    last = n_tiles - 1
+    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+    _ready(v_ready, last, STAGES)
+    if keep:
+        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+        acc = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(last % STAGES), acc)
+    elif COUNT:
+        n_skip += 1
+        n_skip_pairs += BM * (BM + 1) // 2 + ROW_SHIFT * BM
+    _release(v_empty, last, STAGES)
+
+    _finish(acc, l_i, rows, o_desc, q_smem, q_row, Counts, counts_index, n_tiles, n_skip, n_skip_pairs, COUNT)
+
+
+"""
+
+
+def indent(text):
+    return ''.join('    ' + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+SCORES = '    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)\n'
+TEST = '    m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)\n'
+ROW_MAX_TOP = '    m_local = gl.max(qk, axis=1)\n'
+# max-at-end: the loop carries tile j's row max as well, taken at the end of step j-1 right after S_j is waited for
+# (as A does), and only the test waits for the top of step j. 'all': after every tile; 'kept': only after a kept
+# tile, while a step after a skipped tile (issue first) takes it at its top, under S_{j+1}.
+MAX_AT_END = [
+    ('def _consumer_step(j, qk, m_test, keep,', 'def _consumer_step(j, qk, m_local, m_test, keep,'),
+    ('    return qk, m_test, keep,', '    return qk, m_local, m_test, keep,'),
+    ('zero, use_acc=False) * qk_scale\n', 'zero, use_acc=False) * qk_scale\n    m_local = gl.max(qk, axis=1)\n'),
+    ('        qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(\n'
+     '            j, qk, m_test, keep,',
+     '        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(\n'
+     '            j, qk, m_local, m_test, keep,'),
+    ('@gluon.jit\ndef _consumer_step(', """@gluon.jit
+def _test(m_local, m_test, log2_lambda, SKIP: gl.constexpr):
+    keep = True
+    if SKIP:
+        keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
+        m_test = gl.maximum(m_test, m_local)
+    return m_test, keep
+
+
+@gluon.jit
+def _consumer_step("""),
+]
+MAX_AFTER = {
+    'all': '    qk = s * qk_scale\n    m_local = gl.max(qk, axis=1)\n',
+    'kept': '    qk = s * qk_scale\n    if keep:\n        m_local = gl.max(qk, axis=1)\n',
+}
+
+
+def issue_ahead(step, max_at_end=None):
+    """The consumer for an issue-ahead mode: step 'issue-first' or 'hybrid' (A's order after a kept tile), row max at
+    the top of each step or (max_at_end 'all' / 'kept') at the end of the one before."""
+    issue_first, test_first, consumer = ISSUE_FIRST, TEST_FIRST, ISSUE_AHEAD_CONSUMER
+    if max_at_end:
+        test_first = test_first.replace(SCORES, TEST)
+        issue_first = issue_first.replace(SCORES, (ROW_MAX_TOP if max_at_end == 'kept' else '') + TEST)
+        for old, new in MAX_AT_END + [('    qk = s * qk_scale\n', MAX_AFTER[max_at_end])]:
+            if consumer.count(old) != 1:
+                raise SystemExit(f'max-at-end: not found once:\n{old}')
+            consumer = consumer.replace(old, new)
+    # after a kept tile A's order, after a skipped one issue first (a run of skips is likely to go on)
+    body = {'issue-first': issue_first,
+            'hybrid': '    if keep:\n' + indent(test_first) + '    else:\n' + indent(issue_first)}[step]
+    with open(base.__file__) as f:
+        src = f.read()
+    start, end = src.index('@gluon.jit\ndef _consumer_step('), src.index('@gluon.jit\ndef prefill_ws_kernel(')
+    return [(src[start:end], consumer.replace('{STEP}\n', body))]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -477,6 +640,10 @@ PROBES = {
                                                 for w in os.environ.get('WARPS', '1,4').split(',')}),
     'test-during-pv': (TEST_DURING_PV, lambda: {'T240': {'STAGES': 3}, 'T248': {'STAGES': 3, 'CONSUMER_REGS': 248}}),
     'tree-max': (tree_max, lambda: {'M': {'STAGES': 3}}),
+    'issue-ahead': (lambda: issue_ahead('issue-first'), lambda: {'I': {'STAGES': 3}}),
+    'issue-ahead-hybrid': (lambda: issue_ahead('hybrid'), lambda: {'H': {'STAGES': 3}}),
+    'issue-ahead-hybrid-max-at-end': (lambda: issue_ahead('hybrid', 'all'), lambda: {'HM': {'STAGES': 3}}),
+    'issue-ahead-hybrid-max-after-kept': (lambda: issue_ahead('hybrid', 'kept'), lambda: {'HK': {'STAGES': 3}}),
 }
 
 
@@ -495,6 +662,14 @@ def variant(name, substitutions):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def probe_module(mode):
+    """The mode's kernel module and its arms."""
+    substitutions, arms = PROBES[mode]
+    if callable(substitutions):
+        substitutions = substitutions()
+    return (variant(f'prefill_ws_{mode.replace("-", "_")}', substitutions) if substitutions else base), arms
 
 
 def workload(L):
@@ -530,14 +705,48 @@ def median_times(arms, reps):
     return {a: statistics.median(t) for a, t in times.items()}
 
 
-def launch_once(L, factor):
-    """Two launches of the committed kernel (COUNT off), for Nsight Compute to profile the second."""
+def wgmma_waits(compiled):
+    """How many wgmma waits (WARPGROUP.DEPBAR) the SASS holds: ptxas adds one after every wgmma it serialises."""
+    try:
+        return f' wgmma waits {compiled.asm["sass"].count("WARPGROUP.DEPBAR")}'
+    except Exception as e:  # no nvdisasm: the count is only a diagnostic
+        return f' (no SASS: {type(e).__name__})'
+
+
+def launch_once(L, factor, mode=None):
+    """Two launches of the committed kernel, or of a mode's first arm (COUNT off), for Nsight Compute to profile the
+    second."""
+    module, flags = base, {'STAGES': 3}
+    if mode:
+        module, arms = probe_module(mode)
+        flags = next(iter(arms().values()))
     q, k, v = workload(L)
     out = torch.empty_like(q)
     for _ in range(2):
         args, common = pg.launch_arguments('probe', q, k, v, out, factor, None, 64, 128)
-        base.prefill_ws_kernel[(L // 128, HQ)](*args, **common, STAGES=3, CONSUMER_REGS=240, num_warps=4)
+        module.prefill_ws_kernel[(L // 128, HQ)](*args, **common, **{'CONSUMER_REGS': 240, **flags}, num_warps=4)
     torch.cuda.synchronize()
+
+
+def ptxas_notes(mode):
+    """What ptxas says about each kernel's wgmma pipelining (C7515 names why it serialised them), A and the mode's
+    first arm, dense and skip, compiled at L = 1024."""
+    import shutil
+    import subprocess
+    module, arms = probe_module(mode)
+    ptxas = shutil.which('ptxas') or '/usr/local/cuda/bin/ptxas'
+    q, k, v = workload(1024)
+    out = torch.empty_like(q)
+    for name, (mod, flags) in {'A': (base, {'STAGES': 3}), 'arm': (module, next(iter(arms().values())))}.items():
+        for factor in (0, 80):
+            args, common = pg.launch_arguments('probe', q, k, v, out, factor, None, 64, 128)
+            compiled = mod.prefill_ws_kernel[(8, HQ)](*args, **common, **{'CONSUMER_REGS': 240, **flags}, num_warps=4)
+            path = os.path.join(tempfile.mkdtemp(), 'k.ptx')
+            with open(path, 'w') as f:
+                f.write(compiled.asm['ptx'])
+            run = subprocess.run([ptxas, '-arch=sm_90a', '-v', path, '-o', path + '.o'], capture_output=True, text=True)
+            notes = [line for line in (run.stdout + run.stderr).splitlines() if 'wgmma' in line or 'spill' in line]
+            print(f'{name} factor {factor}:', *notes, sep='\n  ')
 
 
 def stall_summary(path):
@@ -558,17 +767,16 @@ def stall_summary(path):
 
 def main():
     if sys.argv[1] == 'launch':
-        return launch_once(int(sys.argv[2]), float(sys.argv[3]))
+        return launch_once(int(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:5])
     if sys.argv[1] == 'stalls':
         return stall_summary(sys.argv[2])
+    if sys.argv[1] == 'ptxas':
+        return ptxas_notes(sys.argv[2])
     mode, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(',')]
     reps = int(os.environ.get('REPS', '11'))
     if mode not in PROBES:
-        raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR | stalls CSV')
-    substitutions, arms = PROBES[mode]
-    if callable(substitutions):
-        substitutions = substitutions()
-    module = variant(f'prefill_ws_{mode.replace("-", "_")}', substitutions) if substitutions else base
+        raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR [MODE] | stalls CSV | ptxas MODE')
+    module, arms = probe_module(mode)
     kernels = {'A': (base, {'STAGES': 3})} | {name: (module, flags) for name, flags in arms().items()}
     for L in lengths:
         t0 = time.time()
@@ -596,7 +804,7 @@ def main():
                     a, ca = reference[f]
                     rel = ((out.float() - a.float()).norm() / a.float().norm()).item()
                     check = f' counters equal {c == ca} rel L2 vs A {rel:.1e}'
-                print(f'  {name} f={f:g}: regs {compiled.n_regs} spills {compiled.n_spills} '
+                print(f'  {name} f={f:g}: regs {compiled.n_regs} spills {compiled.n_spills}{wgmma_waits(compiled)} '
                       f'sparsity {c[1] / c[0]:.4f}{check}', flush=True)
                 spare = torch.empty_like(q)
                 arms[f'{name}@{f:g}'] = (lambda name=name, f=f, spare=spare: launch(name, f, spare))
