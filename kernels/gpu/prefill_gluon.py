@@ -76,12 +76,19 @@ def _scores(s, m_test, qk_scale, log2_lambda, rows: gl.constexpr, cols: gl.const
             gl.expand_dims(gl.arange(0, s.shape[0], layout=rows), 1) + ROW_SHIFT
         qk = gl.where(causal, qk, float('-inf'))
     m_local = gl.max(qk, axis=1)
+    m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+    return qk, m_local, m_test, keep
+
+
+@gluon.jit
+def _test(m_local, m_test, log2_lambda, SKIP: gl.constexpr):
+    """The skip test of a tile with row maxima m_local (log2 domain), and the test's running max after it."""
     keep = True
     if SKIP:
         # every row must be below the threshold; the first tile gives +inf (running max -inf), never skipped
         keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
         m_test = gl.maximum(m_test, m_local)
-    return qk, m_local, m_test, keep
+    return m_test, keep
 
 
 @gluon.jit

@@ -6,12 +6,25 @@ warpgroup and never stops the other: while one computes softmax or waits on its 
 cores busy. prefill_gluon.py, with one decision per 128 x 128 tile across both warpgroups, loses 7-11% to that
 CTA-wide reduction (docs/gpu-results.md).
 
-Per consumer the schedule is prefill_gluon.py's (the same _scores and _absorb) with one change: a kept tile overlaps
-Q·K_{j+1}^T with its exp2, then waits for both Q·K_{j+1}^T and P·V_j before tile j+1's row max and test. Running the
-test while P·V_j was in flight kept P and the pending accumulator live across the test's reduction, and ptxas
-spilled 14 registers under the 240 a consumer gets: on an H100 at 32K the skip kernel with nothing skipped cost
-+10.5% over its dense twin that way, +6.9% this way, for a dense twin 0.5-1.2% slower
-(docs/gpu/10-gluon-ws-prefill-h100.txt). A skipped tile costs its Q·K^T and the test. The ring's slots are freed by
+Per consumer, step j starts from tile j's scaled scores and row max (prefill_gluon.py's _test and _absorb):
+
+    after a kept tile j-1:    test tile j, then issue S_{j+1} = Q·K_{j+1}^T
+    after a skipped tile j-1: issue S_{j+1}, then test tile j while it runs
+    tile j kept:    exp2 and row sum of tile j beside S_{j+1}; issue P·V_j; wait for both
+    tile j skipped: wait for S_{j+1}
+    release K_{j+1} and V_j; scale S_{j+1} and take its row max
+
+S_{j+1} is needed whatever tile j's decision, so issuing it before the test costs nothing, and in a run of skipped
+tiles each test then runs under the next Q·K^T instead of after it. On an H100 at 128K, a run with every tile but
+the first skipped went from 128 to 121 ms (dense: 219 ms; a skipped tile's Q·K^T is half a kept tile's tensor work)
+and the skip arm at ~50% sparsity 1-2% down (docs/gpu/17-issue-ahead-probes-h100.txt and
+docs/gpu/18-issue-ahead-harness-h100.txt). After a kept tile the test still comes first: issuing first there made
+kept tiles 2.8% slower with nothing skipped. The dense twin compiles to the test-first order alone. The loop carries
+the scaled scores and their row max, taken right after S_{j+1} lands: with the row max taken at the top of the step
+instead, ptxas serialised every wgmma of the dense twin (C7511, insufficient registers for the wgmma pipeline).
+Running the test while P·V_j is in flight instead keeps P and the pending accumulator live across the test's
+reduction: ptxas spilled 14 registers under the 240 a consumer gets, and the skip kernel with nothing skipped cost
+10.5% over its dense twin instead of 6.9% (docs/gpu/10-gluon-ws-prefill-h100.txt). The ring's slots are freed by
 both consumers (empty barriers count 2); a skipped tile's V is waited for and released unread.
 
 Semantics (DESIGN §1) as prefill.py with BLOCK_M = 64, BLOCK_N = 128: same tiles visited, same decisions, same
@@ -21,7 +34,7 @@ from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma, warpgroup_mma, warpgroup_mma_wait
 
-from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _start, launch_arguments
+from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _test, launch_arguments
 
 BLOCK_M = 64
 BLOCK_N = 128
@@ -60,34 +73,58 @@ def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty
 
 
 @gluon.jit
+def _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout: gl.constexpr, rows: gl.constexpr,
+          STAGES: gl.constexpr):
+    """Tile j kept: exp2 and row sum beside the pending S_{j+1}, then P·V_j; waits for both."""
+    p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
+    _ready(v_ready, j, STAGES)
+    pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
+    s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
+    return s, acc, m_i, l_i
+
+
+@gluon.jit
+def _skip(v_ready, j, n_skip, n_skip_pairs, pairs: gl.constexpr, STAGES: gl.constexpr, COUNT: gl.constexpr):
+    """Tile j skipped: V_j is released unread, but only once it has landed (the next TMA into the slot must not
+    overlap it)."""
+    _ready(v_ready, j, STAGES)
+    if COUNT:
+        n_skip += 1
+        n_skip_pairs += pairs
+    return n_skip, n_skip_pairs
+
+
+@gluon.jit
 def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
                    q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, DIAGONAL_NEXT: gl.constexpr,
-                   ROW_SHIFT: gl.constexpr):
-    _ready(k_ready, j + 1, STAGES)
+                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr):
+    """Tests and absorbs tile j (qk: its scaled scores, m_local: their row max; keep: tile j-1's decision) and
+    returns tile j+1's scores and row max with tile j's decision (the schedule in the module docstring)."""
+    pairs: gl.constexpr = zero.shape[0] * zero.shape[1]
     k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
     if keep:
-        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
-        _ready(v_ready, j, STAGES)
-        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
-        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
-        _release(k_empty, j + 1, STAGES)
-        _release(v_empty, j, STAGES)
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
-                                            ROW_SHIFT)
+        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        _ready(k_ready, j + 1, STAGES)
+        if keep:
+            s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+            s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
+        else:
+            s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
+            n_skip, n_skip_pairs = _skip(v_ready, j, n_skip, n_skip_pairs, pairs, STAGES, COUNT)
     else:
-        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
-        _release(k_empty, j + 1, STAGES)
-        # V_j is released unread, but only once it has landed: the next TMA into the slot must not overlap it
-        _ready(v_ready, j, STAGES)
-        _release(v_empty, j, STAGES)
-        if COUNT:
-            n_skip += 1
-            n_skip_pairs += zero.shape[0] * zero.shape[1]
-        qk, m_local, m_test, keep = _scores(s, m_test, qk_scale, log2_lambda, rows, cols, SKIP, DIAGONAL_NEXT,
-                                            ROW_SHIFT)
+        _ready(k_ready, j + 1, STAGES)
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if keep:
+            s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
+        else:
+            s = warpgroup_mma_wait(0, deps=(s_next,))
+            n_skip, n_skip_pairs = _skip(v_ready, j, n_skip, n_skip_pairs, pairs, STAGES, COUNT)
+    qk = s * qk_scale
+    m_local = gl.max(qk, axis=1)
+    _release(k_empty, j + 1, STAGES)
+    _release(v_empty, j, STAGES)
     return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
 
 
@@ -109,22 +146,27 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
     zero = gl.zeros([BM, BN], gl.float32, layout=mma)
     mbarrier.wait(q_bar, 0)
     _ready(k_ready, 0, STAGES)
-    s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False)
+    qk = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False) * qk_scale
     _release(k_empty, 0, STAGES)
-    qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _start(
-        s, qk_scale, log2_lambda, n_tiles, [BM, D], mma, rows, cols, SKIP, ROW_SHIFT)
-    for j in range(0, n_tiles - 2):
+    m_local = gl.max(qk, axis=1)
+    m_test = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    keep = True  # the first tile is tested in the kept order, and never skipped
+    if SKIP:
+        keep = gl.to_tensor(True)
+    acc = gl.zeros([BM, D], gl.float32, layout=mma)
+    m_i = gl.full([BM], float('-inf'), gl.float32, layout=rows)
+    l_i = gl.zeros([BM], gl.float32, layout=rows)
+    n_skip = gl.to_tensor(0)
+    n_skip_pairs = gl.to_tensor(0)
+    for j in range(0, n_tiles - 1):
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
             j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
             q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, False, ROW_SHIFT)
-    if n_tiles >= 2:
-        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
-            n_tiles - 2, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
-            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, True, ROW_SHIFT)
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)
 
+    # The last tile is the diagonal: masked, so its row max and test are taken again (qk is already scaled).
     last = n_tiles - 1
+    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
     _ready(v_ready, last, STAGES)
     if keep:
         p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)

@@ -1,7 +1,9 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 16 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 17 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
-fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
+fails loudly instead of timing a stale copy when the kernel changes. All of them were written against the kernel
+before the issue-ahead schedule (A in logs 14 to 17; git checkout d8e4caa to rerun them as logged): the issue-ahead
+modes, which replace the whole consumer, still apply. On a Hopper GPU, from the repository root:
 
   python3 docs/experiments/gpu/prefill_ws_probes.py v-traffic 32768,131072   # A, B = V never loaded, C = A via LOAD_V
   python3 docs/experiments/gpu/prefill_ws_probes.py kv-rings 32768,131072    # A vs separate K/V rings (DkxV)
@@ -14,7 +16,7 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead 32768,131072  # Q·K_{j+1}^T before tile j's test (I)
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid 32768,131072  # I after a skipped tile (H)
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-at-end 32768,131072  # H, row max as A (HM)
-  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-after-kept 32768,131072  # HM, H's after a skip
+  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-after-kept 32768,131072  # HK
 
 Stall sampling of the committed kernel (log 16 has the full commands):
   ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
@@ -23,9 +25,9 @@ Stall sampling of the committed kernel (log 16 has the full commands):
   python3 docs/experiments/gpu/prefill_ws_probes.py stalls rep.csv   # share of stall samples per SASS opcode
 
 REPS (default 11) sets the interleaved rounds, FACTORS (default 0,25,80,500,1e9; 0 first, 1e-6 skips nothing) the
-factors, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the producer warps. The workload is the GPU default: the synthetic default mix four times over (32 query / 8 KV heads,
-d = 128), seed 1. Every call is timed with CUDA events after the L2 is flushed (256 MB zeroed). B is a timing probe
-only: its kept tiles read stale V.
+factors, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the producer warps. The workload is the GPU
+default: the synthetic default mix four times over (32 query / 8 KV heads, d = 128), seed 1. Every call is timed
+with CUDA events after the L2 is flushed (256 MB zeroed). B is a timing probe only: its kept tiles read stale V.
 """
 import collections
 import csv
@@ -467,8 +469,8 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
 # Issue ahead: S_{j+1} = Q·K_{j+1}^T is needed whatever tile j's decision, so it is issued before tile j's row max and
 # test instead of inside each branch, and is waited for in both. A run of skipped tiles then overlaps each test with
 # the next Q·K^T instead of chaining them; a kept tile does its row max, test and exp2 under S_{j+1}, then waits for
-# P·V_j. The loop carries tile j's scores already scaled: a loop-carried raw S_j would share registers with S_{j+1},
-# and ptxas serialised every wgmma of the dense twin (48 waits instead of 7). issue-ahead-hybrid issues ahead only
+# P·V_j. The loop carries tile j's scores already scaled (carrying the raw S_j, a first version had 48 wgmma waits in
+# its dense twin instead of 7; scaled, I and H still have 56: see max-at-end). issue-ahead-hybrid issues ahead only
 # after a skipped tile and otherwise keeps A's order (test first, then S_{j+1} beside exp2). Decisions and outputs
 # must equal A's.
 ISSUE_FIRST = """    _ready(k_ready, j + 1, STAGES)
@@ -653,7 +655,9 @@ def variant(name, substitutions):
         src = f.read()
     for old, new in substitutions:
         if src.count(old) != 1:
-            raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies:\n{old}')
+            raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the probes of logs '
+                             f'14 to 17 derive from the kernel before the issue-ahead schedule: git checkout d8e4caa)'
+                             f':\n{old}')
         src = src.replace(old, new)
     path = os.path.join(tempfile.mkdtemp(prefix='skipbench-probe-'), f'{name}.py')
     with open(path, 'w') as f:
