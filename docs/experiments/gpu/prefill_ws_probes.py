@@ -17,6 +17,8 @@ modes, which replace the whole consumer, still apply. On a Hopper GPU, from the 
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid 32768,131072  # I after a skipped tile (H)
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-at-end 32768,131072  # H, row max as A (HM)
   python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-after-kept 32768,131072  # HK
+  python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # the current kernel, V never loaded (N)
+  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
 
 Stall sampling of the committed kernel (log 16 has the full commands):
   ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
@@ -625,6 +627,154 @@ def issue_ahead(step, max_at_end=None):
     return [(src[start:end], consumer.replace('{STEP}\n', body))]
 
 
+def no_v_current():
+    """The current kernel with V never loaded, waited for or released (LOAD_V False; wrong outputs, timing only): what
+    the V traffic of skipped tiles could cost at most. Written against the issue-ahead kernel."""
+    with open(base.__file__) as f:
+        src = f.read()
+    edits = [('_ready(v_ready, ', '_ready_v(v_ready, ', 3), ('_release(v_empty, ', '_release_v(v_empty, ', 2)]
+    subs = []
+    for old, new, count in edits:
+        if src.count(old) != count:
+            raise SystemExit(f'no-v: expected {count} of {old!r}, found {src.count(old)}')
+    start, end = src.index('@gluon.jit\ndef _keep('), src.index('@gluon.jit\ndef prefill_ws_kernel(')
+    consumer = src[start:end]
+    for old, new, _ in edits:
+        consumer = consumer.replace(old, new)
+    subs.append((src[start:end], """LOAD_V = gl.constexpr(False)
+
+
+@gluon.jit
+def _ready_v(bars, t, STAGES: gl.constexpr):
+    if LOAD_V:
+        _ready(bars, t, STAGES)
+
+
+@gluon.jit
+def _release_v(bars, t, STAGES: gl.constexpr):
+    if LOAD_V:
+        _release(bars, t, STAGES)
+
+
+""" + consumer))
+    return subs + [NO_V[0], NO_V[1], (
+        """(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),""",
+        """(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES,
+                     LOAD_V)),""")]
+
+
+# Predicted V: V tiles come from a second producer warp, which loads V_t early (as now) while the latest decision it
+# has seen, on tile t - LEAD or later, kept the tile, and otherwise waits for both consumers' decisions on tile t and
+# loads V_t only if one keeps it (else completes its barrier with a plain arrive). In a run of skipped tiles V is not
+# read; at the end of such a run the first kept tile waits for its V. The consumers publish each decision (an int32
+# per consumer and slot, and a count-2 mbarrier) right after its test. LEAD is 1 or 2: the producer consumes decision
+# d before V_{d+LEAD}, and the consumers cannot publish d + STAGES before they have V_{d+LEAD}. Written against the
+# issue-ahead kernel.
+PREDICTED_V = [
+    (PRODUCER,
+     """@gluon.jit
+def _producer(k_desc, k_smem, k_ready, k_empty, kv_row, n_tiles, STAGES: gl.constexpr):
+    for t in range(n_tiles):
+        slot = t % STAGES
+        # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
+        mbarrier.wait(k_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+        mbarrier.expect(k_ready.index(slot), k_desc.block_type.nbytes)
+        tma.async_copy_global_to_shared(k_desc, [kv_row + t * k_desc.block_type.shape[0], 0], k_ready.index(slot),
+                                        k_smem.index(slot))
+
+
+@gluon.jit
+def _decisions(flags, decided, seen, last_keep, until, STAGES: gl.constexpr):
+    \"\"\"Consumes the published decisions up to tile `until`, in order; last_keep: whether one consumer kept the
+    latest.\"\"\"
+    while seen <= until:
+        mbarrier.wait(decided.index(seen % STAGES), (seen // STAGES) & 1)
+        last_keep = gl.max(flags.index(seen % STAGES).load(gl.BlockedLayout([1], [32], [1], [0])), axis=0)
+        seen += 1
+    return seen, last_keep
+
+
+@gluon.jit
+def _v_producer(v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, n_tiles, STAGES: gl.constexpr,
+                SKIP: gl.constexpr, LEAD: gl.constexpr):
+    seen = gl.to_tensor(0)
+    last_keep = gl.to_tensor(1)
+    for t in range(n_tiles):
+        slot = t % STAGES
+        load = True
+        if SKIP:
+            seen, last_keep = _decisions(flags, decided, seen, last_keep, t - LEAD, STAGES)
+            if last_keep == 0:
+                seen, last_keep = _decisions(flags, decided, seen, last_keep, t, STAGES)
+            load = last_keep > 0
+        mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+        if load:
+            mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
+            tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
+                                            v_smem.index(slot))
+        else:
+            mbarrier.arrive(v_ready.index(slot), count=1)
+
+
+@gluon.jit
+def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constexpr):
+    one: gl.constexpr = gl.BlockedLayout([1], [32], [4], [0])
+    flags.index(t % STAGES).slice(CONSUMER, 1).store(gl.full([1], 0, gl.int32, layout=one) + keep.to(gl.int32))
+    mbarrier.arrive(decided.index(t % STAGES), count=1)"""),
+    ("""                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr):""",
+     """                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
+                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, CONSUMER: gl.constexpr):"""),
+    ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        _ready(k_ready, j + 1, STAGES)
+""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if SKIP:
+            _publish(flags, decided, j, keep, CONSUMER, STAGES)
+        _ready(k_ready, j + 1, STAGES)
+"""),
+    ("""        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+""", """        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if SKIP:
+            _publish(flags, decided, j, keep, CONSUMER, STAGES)
+"""),
+    ("""def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, Counts,""",
+     """def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
+              Counts,"""),
+    ("""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)""",
+     """            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT // BM)"""),
+    ("""    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+""", """    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+    if SKIP:
+        _publish(flags, decided, last, keep, ROW_SHIFT // BM, STAGES)
+"""),
+    ("""                      CONSUMER_REGS: gl.constexpr):""", """                      CONSUMER_REGS: gl.constexpr, LEAD: gl.constexpr):"""),
+    ("""    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+""", """    v_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    # a rank-1 layout for a [STAGES, 2] buffer: .index(slot) gives the slot's rank-1 pair
+    flags = gl.allocate_shared_memory(gl.int32, [STAGES, 2], gl.SwizzledSharedLayout(1, 1, 1, order=[0]))
+    decided = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+"""),
+    ("""        mbarrier.init(v_empty.index(i), count=2)
+""", """        mbarrier.init(v_empty.index(i), count=2)
+        mbarrier.init(decided.index(i), count=2)
+"""),
+    ("""                     v_empty, Counts, q_row, counts_index,""", """                     v_empty, flags, decided, Counts, q_row, counts_index,"""),
+    ("""                     v_empty, Counts, q_row + BM, counts_index + 1,""",
+     """                     v_empty, flags, decided, Counts, q_row + BM, counts_index + 1,"""),
+    ("""        (_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),
+    ], [4, 1], [CONSUMER_REGS, 24])""",
+     """        (_producer, (k_desc, k_smem, k_ready, k_empty, kv_row, n_tiles, STAGES)),
+        (_v_producer, (v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, n_tiles, STAGES, SKIP, LEAD)),
+    ], [4, 1, 1], [CONSUMER_REGS, 24, 24])"""),
+]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -646,6 +796,8 @@ PROBES = {
     'issue-ahead-hybrid': (lambda: issue_ahead('hybrid'), lambda: {'H': {'STAGES': 3}}),
     'issue-ahead-hybrid-max-at-end': (lambda: issue_ahead('hybrid', 'all'), lambda: {'HM': {'STAGES': 3}}),
     'issue-ahead-hybrid-max-after-kept': (lambda: issue_ahead('hybrid', 'kept'), lambda: {'HK': {'STAGES': 3}}),
+    'no-v': (no_v_current, lambda: {'N': {'STAGES': 3}}),
+    'predicted-v': (PREDICTED_V, lambda: {'V1': {'STAGES': 3, 'LEAD': 1}, 'V2': {'STAGES': 3, 'LEAD': 2}}),
 }
 
 
