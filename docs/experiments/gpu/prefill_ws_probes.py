@@ -1,24 +1,22 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 17 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 19 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
-fails loudly instead of timing a stale copy when the kernel changes. All of them were written against the kernel
-before the issue-ahead schedule (A in logs 14 to 17; git checkout d8e4caa to rerun them as logged): the issue-ahead
-modes, which replace the whole consumer, still apply. On a Hopper GPU, from the repository root:
+fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
+
+  python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # V never loaded (N; log 19)
+  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
+  python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
+  python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
+
+The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
+the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
 
   python3 docs/experiments/gpu/prefill_ws_probes.py v-traffic 32768,131072   # A, B = V never loaded, C = A via LOAD_V
   python3 docs/experiments/gpu/prefill_ws_probes.py kv-rings 32768,131072    # A vs separate K/V rings (DkxV)
   python3 docs/experiments/gpu/prefill_ws_probes.py v-decided 32768,131072   # V loaded after the decisions (DW, DAW)
   python3 docs/experiments/gpu/prefill_ws_probes.py ping-pong 32768,131072   # wgmma issue in turn (P1, P2)
-  python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
-  python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
   python3 docs/experiments/gpu/prefill_ws_probes.py test-during-pv 32768,131072  # the first schedule, 240 / 248 regs
   python3 docs/experiments/gpu/prefill_ws_probes.py tree-max 32768,131072    # the row max as a tree (M)
-  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead 32768,131072  # Q·K_{j+1}^T before tile j's test (I)
-  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid 32768,131072  # I after a skipped tile (H)
-  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-at-end 32768,131072  # H, row max as A (HM)
-  python3 docs/experiments/gpu/prefill_ws_probes.py issue-ahead-hybrid-max-after-kept 32768,131072  # HK
-  python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # the current kernel, V never loaded (N)
-  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
 
 Stall sampling of the committed kernel (log 16 has the full commands):
   ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
@@ -134,6 +132,23 @@ def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty
         mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
         tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
                                         v_smem.index(slot))"""
+
+# V_t loaded, or only its barrier completed: the V producers of v-decided and predicted-v.
+LOAD_V_OR_ARRIVE = """@gluon.jit
+def _load_v_or_arrive(v_desc, v_smem, v_ready, v_empty, kv_row, t, load, STAGES: gl.constexpr):
+    \"\"\"V_t into its slot once the slot is free; when no consumer reads it, only its barrier completed (a plain
+    arrive), which the consumers wait for before they release the slot.\"\"\"
+    slot = t % STAGES
+    mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+    if load:
+        mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
+        tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
+                                        v_smem.index(slot))
+    else:
+        mbarrier.arrive(v_ready.index(slot), count=1)
+
+
+"""
 
 # A K ring of K_STAGES and a V ring of V_STAGES slots, V_t issued K_STAGES - V_STAGES tiles behind K_t.
 KV_RINGS = [
@@ -294,7 +309,7 @@ def threaded(smem, constexprs):
 # plain arrive when it loads nothing. Decisions go through a shared int32 pair per slot and a count-2 mbarrier.
 V_DECIDED = threaded(['flags', 'decided'], ['ALL_V']) + [
     (PRODUCER,
-     """@gluon.jit
+     LOAD_V_OR_ARRIVE + """@gluon.jit
 def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constexpr):
     one: gl.constexpr = gl.BlockedLayout([1], [32], [4], [0])
     flags.index(t % STAGES).slice(CONSUMER, 1).store(gl.full([1], 0, gl.int32, layout=one) + keep.to(gl.int32))
@@ -310,13 +325,7 @@ def _load_v_decided(v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, t,
     need = flag > 0
     if ALL_V:
         need = flag > -1
-    mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
-    if need:
-        mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
-        tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
-                                        v_smem.index(slot))
-    else:
-        mbarrier.arrive(v_ready.index(slot), count=1)
+    _load_v_or_arrive(v_desc, v_smem, v_ready, v_empty, kv_row, t, need, STAGES)
 
 
 @gluon.jit
@@ -468,165 +477,6 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
 """ + scores.replace(ROW_MAX, TREE_ROW_MAX)),
     ]
 
-# Issue ahead: S_{j+1} = Q·K_{j+1}^T is needed whatever tile j's decision, so it is issued before tile j's row max and
-# test instead of inside each branch, and is waited for in both. A run of skipped tiles then overlaps each test with
-# the next Q·K^T instead of chaining them; a kept tile does its row max, test and exp2 under S_{j+1}, then waits for
-# P·V_j. The loop carries tile j's scores already scaled (carrying the raw S_j, a first version had 48 wgmma waits in
-# its dense twin instead of 7; scaled, I and H still have 56: see max-at-end). issue-ahead-hybrid issues ahead only
-# after a skipped tile and otherwise keeps A's order (test first, then S_{j+1} beside exp2). Decisions and outputs
-# must equal A's.
-ISSUE_FIRST = """    _ready(k_ready, j + 1, STAGES)
-    s_next = warpgroup_mma(q_smem, k_smem.index((j + 1) % STAGES).permute((1, 0)), zero, use_acc=False,
-                           is_async=True)
-    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
-    if keep:
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
-        _ready(v_ready, j, STAGES)
-        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
-        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
-    else:
-        s = warpgroup_mma_wait(0, deps=(s_next,))
-        _ready(v_ready, j, STAGES)
-        if COUNT:
-            n_skip += 1
-            n_skip_pairs += zero.shape[0] * zero.shape[1]
-"""
-TEST_FIRST = """    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)
-    _ready(k_ready, j + 1, STAGES)
-    k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
-    if keep:
-        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
-        _ready(v_ready, j, STAGES)
-        pv = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(j % STAGES), acc, is_async=True)
-        s, acc = warpgroup_mma_wait(0, deps=(s_next, pv))
-    else:
-        s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
-        _ready(v_ready, j, STAGES)
-        if COUNT:
-            n_skip += 1
-            n_skip_pairs += zero.shape[0] * zero.shape[1]
-"""
-ISSUE_AHEAD_CONSUMER = """@gluon.jit
-def _consumer_step(j, qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
-                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-                   zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr, cols: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
-{STEP}
-    qk = s * qk_scale
-    _release(k_empty, j + 1, STAGES)
-    _release(v_empty, j, STAGES)
-    return qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
-
-
-@gluon.jit
-def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, Counts,
-              q_row, counts_index, n_tiles, qk_scale, log2_lambda,
-              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
-    BM: gl.constexpr = q_desc.block_type.shape[0]
-    BN: gl.constexpr = k_smem.type.shape[1]
-    D: gl.constexpr = q_desc.block_type.shape[1]
-    gl.static_assert(BN == D)
-    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BN, 16])
-    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
-    rows: gl.constexpr = gl.SliceLayout(1, mma)
-    cols: gl.constexpr = gl.SliceLayout(0, mma)
-
-    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
-    tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
-    zero = gl.zeros([BM, BN], gl.float32, layout=mma)
-    mbarrier.wait(q_bar, 0)
-    _ready(k_ready, 0, STAGES)
-    qk = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)), zero, use_acc=False) * qk_scale
-    _release(k_empty, 0, STAGES)
-    m_test = gl.full([BM], float('-inf'), gl.float32, layout=rows)
-    keep = True
-    if SKIP:
-        keep = gl.to_tensor(True)
-    acc = gl.zeros([BM, D], gl.float32, layout=mma)
-    m_i = gl.full([BM], float('-inf'), gl.float32, layout=rows)
-    l_i = gl.zeros([BM], gl.float32, layout=rows)
-    n_skip = gl.to_tensor(0)
-    n_skip_pairs = gl.to_tensor(0)
-    for j in range(0, n_tiles - 1):
-        qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
-            j, qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
-            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-            zero, qk_scale, log2_lambda, p_layout, rows, cols, STAGES, SKIP, COUNT, ROW_SHIFT)
-
-    last = n_tiles - 1
-    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
-    _ready(v_ready, last, STAGES)
-    if keep:
-        p, acc, m_i, l_i = _absorb(qk, m_local, m_i, l_i, acc, rows)
-        acc = warpgroup_mma(gl.convert_layout(p, p_layout), v_smem.index(last % STAGES), acc)
-    elif COUNT:
-        n_skip += 1
-        n_skip_pairs += BM * (BM + 1) // 2 + ROW_SHIFT * BM
-    _release(v_empty, last, STAGES)
-
-    _finish(acc, l_i, rows, o_desc, q_smem, q_row, Counts, counts_index, n_tiles, n_skip, n_skip_pairs, COUNT)
-
-
-"""
-
-
-def indent(text):
-    return ''.join('    ' + line if line.strip() else line for line in text.splitlines(keepends=True))
-
-
-SCORES = '    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, False, ROW_SHIFT)\n'
-TEST = '    m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)\n'
-ROW_MAX_TOP = '    m_local = gl.max(qk, axis=1)\n'
-# max-at-end: the loop carries tile j's row max as well, taken at the end of step j-1 right after S_j is waited for
-# (as A does), and only the test waits for the top of step j. 'all': after every tile; 'kept': only after a kept
-# tile, while a step after a skipped tile (issue first) takes it at its top, under S_{j+1}.
-MAX_AT_END = [
-    ('def _consumer_step(j, qk, m_test, keep,', 'def _consumer_step(j, qk, m_local, m_test, keep,'),
-    ('    return qk, m_test, keep,', '    return qk, m_local, m_test, keep,'),
-    ('zero, use_acc=False) * qk_scale\n', 'zero, use_acc=False) * qk_scale\n    m_local = gl.max(qk, axis=1)\n'),
-    ('        qk, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(\n'
-     '            j, qk, m_test, keep,',
-     '        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(\n'
-     '            j, qk, m_local, m_test, keep,'),
-    ('@gluon.jit\ndef _consumer_step(', """@gluon.jit
-def _test(m_local, m_test, log2_lambda, SKIP: gl.constexpr):
-    keep = True
-    if SKIP:
-        keep = gl.max(m_local - m_test, axis=0) >= log2_lambda
-        m_test = gl.maximum(m_test, m_local)
-    return m_test, keep
-
-
-@gluon.jit
-def _consumer_step("""),
-]
-MAX_AFTER = {
-    'all': '    qk = s * qk_scale\n    m_local = gl.max(qk, axis=1)\n',
-    'kept': '    qk = s * qk_scale\n    if keep:\n        m_local = gl.max(qk, axis=1)\n',
-}
-
-
-def issue_ahead(step, max_at_end=None):
-    """The consumer for an issue-ahead mode: step 'issue-first' or 'hybrid' (A's order after a kept tile), row max at
-    the top of each step or (max_at_end 'all' / 'kept') at the end of the one before."""
-    issue_first, test_first, consumer = ISSUE_FIRST, TEST_FIRST, ISSUE_AHEAD_CONSUMER
-    if max_at_end:
-        test_first = test_first.replace(SCORES, TEST)
-        issue_first = issue_first.replace(SCORES, (ROW_MAX_TOP if max_at_end == 'kept' else '') + TEST)
-        for old, new in MAX_AT_END + [('    qk = s * qk_scale\n', MAX_AFTER[max_at_end])]:
-            if consumer.count(old) != 1:
-                raise SystemExit(f'max-at-end: not found once:\n{old}')
-            consumer = consumer.replace(old, new)
-    # after a kept tile A's order, after a skipped one issue first (a run of skips is likely to go on)
-    body = {'issue-first': issue_first,
-            'hybrid': '    if keep:\n' + indent(test_first) + '    else:\n' + indent(issue_first)}[step]
-    with open(base.__file__) as f:
-        src = f.read()
-    start, end = src.index('@gluon.jit\ndef _consumer_step('), src.index('@gluon.jit\ndef prefill_ws_kernel(')
-    return [(src[start:end], consumer.replace('{STEP}\n', body))]
-
-
 def no_v_current():
     """The current kernel with V never loaded, waited for or released (LOAD_V False; wrong outputs, timing only): what
     the V traffic of skipped tiles could cost at most. Written against the issue-ahead kernel."""
@@ -672,7 +522,7 @@ def _release_v(bars, t, STAGES: gl.constexpr):
 # issue-ahead kernel.
 PREDICTED_V = [
     (PRODUCER,
-     """@gluon.jit
+     LOAD_V_OR_ARRIVE + """@gluon.jit
 def _producer(k_desc, k_smem, k_ready, k_empty, kv_row, n_tiles, STAGES: gl.constexpr):
     for t in range(n_tiles):
         slot = t % STAGES
@@ -700,20 +550,13 @@ def _v_producer(v_desc, v_smem, v_ready, v_empty, flags, decided, kv_row, n_tile
     seen = gl.to_tensor(0)
     last_keep = gl.to_tensor(1)
     for t in range(n_tiles):
-        slot = t % STAGES
         load = True
         if SKIP:
             seen, last_keep = _decisions(flags, decided, seen, last_keep, t - LEAD, STAGES)
             if last_keep == 0:
                 seen, last_keep = _decisions(flags, decided, seen, last_keep, t, STAGES)
             load = last_keep > 0
-        mbarrier.wait(v_empty.index(slot), ((t // STAGES) & 1) ^ 1)
-        if load:
-            mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
-            tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
-                                            v_smem.index(slot))
-        else:
-            mbarrier.arrive(v_ready.index(slot), count=1)
+        _load_v_or_arrive(v_desc, v_smem, v_ready, v_empty, kv_row, t, load, STAGES)
 
 
 @gluon.jit
@@ -792,10 +635,6 @@ PROBES = {
                                                 for w in os.environ.get('WARPS', '1,4').split(',')}),
     'test-during-pv': (TEST_DURING_PV, lambda: {'T240': {'STAGES': 3}, 'T248': {'STAGES': 3, 'CONSUMER_REGS': 248}}),
     'tree-max': (tree_max, lambda: {'M': {'STAGES': 3}}),
-    'issue-ahead': (lambda: issue_ahead('issue-first'), lambda: {'I': {'STAGES': 3}}),
-    'issue-ahead-hybrid': (lambda: issue_ahead('hybrid'), lambda: {'H': {'STAGES': 3}}),
-    'issue-ahead-hybrid-max-at-end': (lambda: issue_ahead('hybrid', 'all'), lambda: {'HM': {'STAGES': 3}}),
-    'issue-ahead-hybrid-max-after-kept': (lambda: issue_ahead('hybrid', 'kept'), lambda: {'HK': {'STAGES': 3}}),
     'no-v': (no_v_current, lambda: {'N': {'STAGES': 3}}),
     'predicted-v': (PREDICTED_V, lambda: {'V1': {'STAGES': 3, 'LEAD': 1}, 'V2': {'STAGES': 3, 'LEAD': 2}}),
 }
@@ -808,7 +647,7 @@ def variant(name, substitutions):
     for old, new in substitutions:
         if src.count(old) != 1:
             raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the probes of logs '
-                             f'14 to 17 derive from the kernel before the issue-ahead schedule: git checkout d8e4caa)'
+                             f'14 to 17 ran on the kernel before the issue-ahead schedule: git checkout d8e4caa)'
                              f':\n{old}')
         src = src.replace(old, new)
     path = os.path.join(tempfile.mkdtemp(prefix='skipbench-probe-'), f'{name}.py')
