@@ -164,7 +164,7 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
             q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
             zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)
 
-    # The last tile is the diagonal: masked, so its row max and test are taken again (qk is already scaled).
+    # The last tile is the diagonal: its row max is taken again under the causal mask, then its test (qk is scaled).
     last = n_tiles - 1
     qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
     _ready(v_ready, last, STAGES)
