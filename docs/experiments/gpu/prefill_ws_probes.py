@@ -5,6 +5,7 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
 
   python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # V never loaded (N; log 19)
   python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
+  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v-deferred 32768,131072  # skipped V released later (F1, F2)
   python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
   python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
 
@@ -618,6 +619,60 @@ def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constex
 ]
 
 
+def predicted_v_deferred():
+    """predicted-v, but a consumer that skips tile j waits for nothing on it: it releases V_j's slot one step later,
+    after tile j+1's test, once V_j's barrier has completed (by then the producer has long answered). Waiting for
+    V_{j-1} before publishing decision j also bounds the decisions in flight to LEAD + 1, so they get a ring of 4."""
+    slots = 'DECISION_SLOTS'
+    subs = []
+    for old, new in PREDICTED_V:
+        new = new.replace('last_keep, t - LEAD, STAGES)', f'last_keep, t - LEAD, {slots})')
+        new = new.replace('last_keep, t, STAGES)', f'last_keep, t, {slots})')
+        new = new.replace(', CONSUMER, STAGES)', f', CONSUMER, {slots})').replace('ROW_SHIFT // BM, STAGES)',
+                                                                               f'ROW_SHIFT // BM, {slots})')
+        new = new.replace('gl.int32, [STAGES, 2]', f'gl.int32, [{slots}, 2]')
+        new = new.replace('decided = gl.allocate_shared_memory(gl.int64, [STAGES, 1]',
+                          f'decided = gl.allocate_shared_memory(gl.int64, [{slots}, 1]')
+        new = new.replace('        mbarrier.init(decided.index(i), count=2)\n', '')
+        if old == PRODUCER:
+            new = f'{slots} = gl.constexpr(4)\n\n\n' + new
+        subs.append((old, new))
+    return subs + [
+        ("""    overlap it).\"\"\"
+    _ready(v_ready, j, STAGES)
+""", """    overlap it).\"\"\"
+"""),
+        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if SKIP:
+            _publish(flags, decided, j, keep, CONSUMER, DECISION_SLOTS)
+        if keep:
+            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if SKIP:
+            # tile j-1 was skipped: its V slot is released now, once V_{j-1}'s barrier has completed
+            _ready(v_ready, j - 1, STAGES)
+            _release(v_empty, j - 1, STAGES)
+            _publish(flags, decided, j, keep, CONSUMER, DECISION_SLOTS)
+        if keep:
+            s, acc, m_i, l_i = _keep("""),
+        ("""    _release(v_empty, j, STAGES)
+    return qk, m_local""", """    if keep:
+        _release(v_empty, j, STAGES)
+    return qk, m_local"""),
+        ("""    last = n_tiles - 1
+""", """    last = n_tiles - 1
+    if SKIP:
+        if not keep:
+            _ready(v_ready, last - 1, STAGES)
+            _release(v_empty, last - 1, STAGES)
+"""),
+        ("""    decided = gl.allocate_shared_memory(gl.int64, [DECISION_SLOTS, 1], mbarrier.MBarrierLayout())
+""", """    decided = gl.allocate_shared_memory(gl.int64, [DECISION_SLOTS, 1], mbarrier.MBarrierLayout())
+    for i in gl.static_range(DECISION_SLOTS):
+        mbarrier.init(decided.index(i), count=2)
+"""),
+    ]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -637,6 +692,8 @@ PROBES = {
     'tree-max': (tree_max, lambda: {'M': {'STAGES': 3}}),
     'no-v': (no_v_current, lambda: {'N': {'STAGES': 3}}),
     'predicted-v': (PREDICTED_V, lambda: {'V1': {'STAGES': 3, 'LEAD': 1}, 'V2': {'STAGES': 3, 'LEAD': 2}}),
+    'predicted-v-deferred': (predicted_v_deferred, lambda: {'F1': {'STAGES': 3, 'LEAD': 1},
+                                                             'F2': {'STAGES': 3, 'LEAD': 2}}),
 }
 
 
