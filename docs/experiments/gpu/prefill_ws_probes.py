@@ -480,19 +480,17 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
 
 def no_v_current():
     """The current kernel with V never loaded, waited for or released (LOAD_V False; wrong outputs, timing only): what
-    the V traffic of skipped tiles could cost at most. Written against the issue-ahead kernel."""
+    V traffic costs at most. Written against the issue-ahead kernel."""
     with open(base.__file__) as f:
         src = f.read()
     edits = [('_ready(v_ready, ', '_ready_v(v_ready, ', 3), ('_release(v_empty, ', '_release_v(v_empty, ', 2)]
-    subs = []
-    for old, new, count in edits:
-        if src.count(old) != count:
-            raise SystemExit(f'no-v: expected {count} of {old!r}, found {src.count(old)}')
     start, end = src.index('@gluon.jit\ndef _keep('), src.index('@gluon.jit\ndef prefill_ws_kernel(')
     consumer = src[start:end]
-    for old, new, _ in edits:
+    for old, new, count in edits:
+        if consumer.count(old) != count:
+            raise SystemExit(f'no-v: expected {count} of {old!r}, found {consumer.count(old)}')
         consumer = consumer.replace(old, new)
-    subs.append((src[start:end], """LOAD_V = gl.constexpr(False)
+    return [(src[start:end], """LOAD_V = gl.constexpr(False)
 
 
 @gluon.jit
@@ -507,8 +505,7 @@ def _release_v(bars, t, STAGES: gl.constexpr):
         _release(bars, t, STAGES)
 
 
-""" + consumer))
-    return subs + [NO_V[0], NO_V[1], (
+""" + consumer), NO_V[0], NO_V[1], (
         """(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),""",
         """(_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES,
                      LOAD_V)),""")]
