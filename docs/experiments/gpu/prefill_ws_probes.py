@@ -6,6 +6,7 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # V never loaded (N; log 19)
   python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
   python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v-deferred 32768,131072  # skipped V released later (F1, F2)
+  python3 docs/experiments/gpu/prefill_ws_probes.py deferred-release 32768,131072  # the same, V always loaded (R)
   python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
   python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
 
@@ -670,6 +671,36 @@ def predicted_v_deferred():
     ]
 
 
+# Deferred release: V is still loaded for every tile, but a consumer that skips tile j no longer waits for V_j to
+# land within step j: it releases V_j's slot in step j+1, after tile j+1's test (and in the epilogue for the tile
+# before the last). Written against the issue-ahead kernel.
+DEFERRED_RELEASE = [
+    ("""    overlap it).\"\"\"
+    _ready(v_ready, j, STAGES)
+""", """    overlap it).\"\"\"
+"""),
+    ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if keep:
+            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        # tile j-1 was skipped: its V slot is released now, once V_{j-1} has landed
+        _ready(v_ready, j - 1, STAGES)
+        _release(v_empty, j - 1, STAGES)
+        if keep:
+            s, acc, m_i, l_i = _keep("""),
+    ("""    _release(v_empty, j, STAGES)
+    return qk, m_local""", """    if keep:
+        _release(v_empty, j, STAGES)
+    return qk, m_local"""),
+    ("""    last = n_tiles - 1
+""", """    last = n_tiles - 1
+    if SKIP:
+        if not keep:
+            _ready(v_ready, last - 1, STAGES)
+            _release(v_empty, last - 1, STAGES)
+"""),
+]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -689,6 +720,7 @@ PROBES = {
     'tree-max': (tree_max, lambda: {'M': {'STAGES': 3}}),
     'no-v': (no_v_current, lambda: {'N': {'STAGES': 3}}),
     'predicted-v': (PREDICTED_V, lambda: {'V1': {'STAGES': 3, 'LEAD': 1}, 'V2': {'STAGES': 3, 'LEAD': 2}}),
+    'deferred-release': (DEFERRED_RELEASE, lambda: {'R': {'STAGES': 3}}),
     'predicted-v-deferred': (predicted_v_deferred, lambda: {'F1': {'STAGES': 3, 'LEAD': 1},
                                                              'F2': {'STAGES': 3, 'LEAD': 2}}),
 }
