@@ -635,12 +635,9 @@ def predicted_v_deferred():
         if old == PRODUCER:
             new = f'{slots} = gl.constexpr(4)\n\n\n' + new
         subs.append((old, new))
-    return subs + [
-        ("""    overlap it).\"\"\"
-    _ready(v_ready, j, STAGES)
-""", """    overlap it).\"\"\"
-"""),
-        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+    # after PREDICTED_V's publish, the deferred release comes first: waiting for V_{j-1} bounds the decisions in flight
+    return subs + [DEFERRED_RELEASE[0], (
+        """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
         if SKIP:
             _publish(flags, decided, j, keep, CONSUMER, DECISION_SLOTS)
         if keep:
@@ -651,24 +648,12 @@ def predicted_v_deferred():
             _release(v_empty, j - 1, STAGES)
             _publish(flags, decided, j, keep, CONSUMER, DECISION_SLOTS)
         if keep:
-            s, acc, m_i, l_i = _keep("""),
-        ("""    _release(v_empty, j, STAGES)
-    return qk, m_local""", """    if keep:
-        _release(v_empty, j, STAGES)
-    return qk, m_local"""),
-        ("""    last = n_tiles - 1
-""", """    last = n_tiles - 1
-    if SKIP:
-        if not keep:
-            _ready(v_ready, last - 1, STAGES)
-            _release(v_empty, last - 1, STAGES)
-"""),
-        ("""    decided = gl.allocate_shared_memory(gl.int64, [DECISION_SLOTS, 1], mbarrier.MBarrierLayout())
+            s, acc, m_i, l_i = _keep("""), DEFERRED_RELEASE[2], DEFERRED_RELEASE[3], (
+        """    decided = gl.allocate_shared_memory(gl.int64, [DECISION_SLOTS, 1], mbarrier.MBarrierLayout())
 """, """    decided = gl.allocate_shared_memory(gl.int64, [DECISION_SLOTS, 1], mbarrier.MBarrierLayout())
     for i in gl.static_range(DECISION_SLOTS):
         mbarrier.init(decided.index(i), count=2)
-"""),
-    ]
+""")]
 
 
 # Deferred release: V is still loaded for every tile, but a consumer that skips tile j no longer waits for V_j to
