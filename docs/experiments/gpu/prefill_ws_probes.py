@@ -36,7 +36,9 @@ import csv
 import importlib.util
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,22 +120,31 @@ NO_V = [
                      LOAD_V)),"""),
 ]
 
-# The committed producer, replaced whole by KV_RINGS and V_DECIDED.
-PRODUCER = """@gluon.jit
-def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles,
-              STAGES: gl.constexpr):
-    for t in range(n_tiles):
-        slot = t % STAGES
-        # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
-        free = ((t // STAGES) & 1) ^ 1
-        mbarrier.wait(k_empty.index(slot), free)
-        mbarrier.expect(k_ready.index(slot), k_desc.block_type.nbytes)
-        tma.async_copy_global_to_shared(k_desc, [kv_row + t * k_desc.block_type.shape[0], 0], k_ready.index(slot),
-                                        k_smem.index(slot))
-        mbarrier.wait(v_empty.index(slot), free)
-        mbarrier.expect(v_ready.index(slot), v_desc.block_type.nbytes)
-        tma.async_copy_global_to_shared(v_desc, [kv_row + t * v_desc.block_type.shape[0], 0], v_ready.index(slot),
-                                        v_smem.index(slot))"""
+
+
+def function_text(src, name):
+    """The text of the Gluon function `name` in src, up to the blank lines that end it."""
+    start = src.index(f'@gluon.jit\ndef {name}(')
+    return src[start:src.index('\n\n\n', start)]
+
+
+with open(base.__file__) as f:
+    KERNEL_SOURCE = f.read()
+# The committed producer, replaced whole by KV_RINGS, V_DECIDED and PREDICTED_V.
+PRODUCER = function_text(KERNEL_SOURCE, '_producer')
+
+# One tile into its ring slot once both consumers have freed it: the K (and V) producers of kv-rings and predicted-v.
+RING_LOAD = """@gluon.jit
+def _load(desc, bars_empty, bars_ready, smem, kv_row, t, STAGES: gl.constexpr):
+    slot = t % STAGES
+    # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
+    mbarrier.wait(bars_empty.index(slot), ((t // STAGES) & 1) ^ 1)
+    mbarrier.expect(bars_ready.index(slot), desc.block_type.nbytes)
+    tma.async_copy_global_to_shared(desc, [kv_row + t * desc.block_type.shape[0], 0], bars_ready.index(slot),
+                                    smem.index(slot))
+
+
+"""
 
 # V_t loaded, or only its barrier completed: the V producers of v-decided and predicted-v.
 LOAD_V_OR_ARRIVE = """@gluon.jit
@@ -155,17 +166,7 @@ def _load_v_or_arrive(v_desc, v_smem, v_ready, v_empty, kv_row, t, load, STAGES:
 # A K ring of K_STAGES and a V ring of V_STAGES slots, V_t issued K_STAGES - V_STAGES tiles behind K_t.
 KV_RINGS = [
     (PRODUCER,
-     """@gluon.jit
-def _load(desc, bars_empty, bars_ready, smem, kv_row, t, STAGES: gl.constexpr):
-    slot = t % STAGES
-    # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
-    mbarrier.wait(bars_empty.index(slot), ((t // STAGES) & 1) ^ 1)
-    mbarrier.expect(bars_ready.index(slot), desc.block_type.nbytes)
-    tma.async_copy_global_to_shared(desc, [kv_row + t * desc.block_type.shape[0], 0], bars_ready.index(slot),
-                                    smem.index(slot))
-
-
-@gluon.jit
+     RING_LOAD + """@gluon.jit
 def _producer(k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles,
               K_STAGES: gl.constexpr, V_STAGES: gl.constexpr):
     LAG: gl.constexpr = K_STAGES - V_STAGES
@@ -459,9 +460,7 @@ TREE_ROW_MAX = """    n: gl.constexpr = s.shape[0]
 
 def tree_max():
     with open(pg.__file__) as f:
-        src = f.read()
-    scores = src[src.index('@gluon.jit\ndef _scores('):]
-    scores = scores[:scores.index('\n\n\n') + 1]
+        scores = function_text(f.read(), '_scores') + '\n'
     if scores.count(ROW_MAX) != 1:
         raise SystemExit('tree-max: prefill_gluon._scores changed, its row max line is not there once')
     return [
@@ -482,8 +481,7 @@ def _halve(x, n: gl.constexpr, half: gl.constexpr):
 def no_v_current():
     """The current kernel with V never loaded, waited for or released (LOAD_V False; wrong outputs, timing only): what
     V traffic costs at most. Written against the issue-ahead kernel."""
-    with open(base.__file__) as f:
-        src = f.read()
+    src = KERNEL_SOURCE
     edits = [('_ready(v_ready, ', '_ready_v(v_ready, ', 3), ('_release(v_empty, ', '_release_v(v_empty, ', 2)]
     start, end = src.index('@gluon.jit\ndef _keep('), src.index('@gluon.jit\ndef prefill_ws_kernel(')
     consumer = src[start:end]
@@ -521,15 +519,10 @@ def _release_v(bars, t, STAGES: gl.constexpr):
 # issue-ahead kernel.
 PREDICTED_V = [
     (PRODUCER,
-     LOAD_V_OR_ARRIVE + """@gluon.jit
+     LOAD_V_OR_ARRIVE + RING_LOAD + """@gluon.jit
 def _producer(k_desc, k_smem, k_ready, k_empty, kv_row, n_tiles, STAGES: gl.constexpr):
     for t in range(n_tiles):
-        slot = t % STAGES
-        # a fresh mbarrier counts as having completed the phase before 0, so the first round passes
-        mbarrier.wait(k_empty.index(slot), ((t // STAGES) & 1) ^ 1)
-        mbarrier.expect(k_ready.index(slot), k_desc.block_type.nbytes)
-        tma.async_copy_global_to_shared(k_desc, [kv_row + t * k_desc.block_type.shape[0], 0], k_ready.index(slot),
-                                        k_smem.index(slot))
+        _load(k_desc, k_empty, k_ready, k_smem, kv_row, t, STAGES)
 
 
 @gluon.jit
@@ -713,8 +706,7 @@ PROBES = {
 
 def variant(name, substitutions):
     """kernels/gpu/prefill_ws.py with the substitutions applied, imported from a file (Gluon reads its source)."""
-    with open(base.__file__) as f:
-        src = f.read()
+    src = KERNEL_SOURCE
     for old, new in substitutions:
         if src.count(old) != 1:
             raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the probes of logs '
@@ -797,8 +789,6 @@ def launch_once(L, factor, mode=None):
 def ptxas_notes(mode):
     """What ptxas says about each kernel's wgmma pipelining (C7515 names why it serialised them), A and the mode's
     first arm, dense and skip, compiled at L = 1024."""
-    import shutil
-    import subprocess
     module, arms = probe_module(mode)
     ptxas = shutil.which('ptxas') or '/usr/local/cuda/bin/ptxas'
     q, k, v = workload(1024)
