@@ -1,5 +1,5 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 19 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 20 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
 fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
 
@@ -9,6 +9,7 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py deferred-release 32768,131072  # the same, V always loaded (R)
   python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
   python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
+  python3 docs/experiments/gpu/prefill_ws_probes.py gqa-order 32768,131072   # a KV group's heads launched together (G)
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
 the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
@@ -25,6 +26,11 @@ Stall sampling of the committed kernel (log 16 has the full commands):
       python3 docs/experiments/gpu/prefill_ws_probes.py launch 32768 80 [MODE]   # MODE: its first arm
   ncu -i rep.ncu-rep --page source --csv --print-source sass > rep.csv
   python3 docs/experiments/gpu/prefill_ws_probes.py stalls rep.csv   # share of stall samples per SASS opcode
+
+L2 hit rate and traffic of one launch (log 20), MODE optional as above:
+  ncu --clock-control none --metrics gpu__time_duration.sum,lts__t_sector_hit_rate.pct,lts__t_bytes.sum,\
+dram__bytes_read.sum -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 \
+      python3 docs/experiments/gpu/prefill_ws_probes.py launch 131072 80 [MODE]
 
 REPS (default 11) sets the interleaved rounds, FACTORS (default 0,25,80,500,1e9; 0 first, 1e-6 skips nothing) the
 factors, CONFIGS (default 3x3,4x2,5x1) the rings and WARPS (default 1,4) the producer warps. The workload is the GPU
@@ -679,6 +685,26 @@ DEFERRED_RELEASE = [
 ]
 
 
+# Launch order: the grid still runs heaviest query blocks first, but a KV group's query heads side by side (head
+# fastest) instead of every block of one head before the next, so the CTAs resident at one time that read the same
+# K/V tiles start together and stream them together. Only which program does which (head, block) changes.
+GQA_ORDER = [
+    ("""    block = n_blocks - 1 - gl.program_id(0)
+    head = gl.program_id(1)
+""", """    if GQA_ORDER:
+        launched = gl.program_id(1) * n_blocks + gl.program_id(0)
+        per_group = n_blocks * GROUP
+        block = n_blocks - 1 - (launched % per_group) // GROUP
+        head = (launched // per_group) * GROUP + launched % GROUP
+    else:
+        block = n_blocks - 1 - gl.program_id(0)
+        head = gl.program_id(1)
+"""),
+    ("""                      CONSUMER_REGS: gl.constexpr):""",
+     """                      CONSUMER_REGS: gl.constexpr, GQA_ORDER: gl.constexpr):"""),
+]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -701,6 +727,7 @@ PROBES = {
     'deferred-release': (DEFERRED_RELEASE, lambda: {'R': {'STAGES': 3}}),
     'predicted-v-deferred': (predicted_v_deferred, lambda: {'F1': {'STAGES': 3, 'LEAD': 1},
                                                              'F2': {'STAGES': 3, 'LEAD': 2}}),
+    'gqa-order': (GQA_ORDER, lambda: {'G': {'STAGES': 3, 'GQA_ORDER': True}}),
 }
 
 
