@@ -1,5 +1,5 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 20 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 21 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
 fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
 
@@ -10,6 +10,9 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
   python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
   python3 docs/experiments/gpu/prefill_ws_probes.py gqa-order 32768,131072   # a KV group's heads launched together (G)
+  python3 docs/experiments/gpu/prefill_ws_probes.py oracle-v 32768,131072    # V only for kept tiles, oracle (O)
+  python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
+                                                                              # with V always loaded
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
 the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
@@ -54,6 +57,7 @@ import torch  # noqa: E402
 
 from kernels.gpu import prefill_gluon as pg  # noqa: E402
 from kernels.gpu import prefill_ws as base  # noqa: E402
+from kernels.gpu.prefill import log2_threshold  # noqa: E402
 from workloads.patterns.synthetic import SyntheticWorkload, TorchOps  # noqa: E402
 
 MIX = ['sink', 'sink', 'local', 'local', 'vertical', 'slash', 'retrieval', 'sink'] * 4
@@ -685,6 +689,163 @@ DEFERRED_RELEASE = [
 ]
 
 
+# Oracle V: the ceiling of loading V only for the tiles some consumer keeps, with no protocol to pay for. The
+# decisions are worked out beforehand in PyTorch: the test's running max advances on every tile, kept or not (DESIGN
+# §1), so tile t's test compares its row maxima with their cumulative max over tiles 0..t-1, whatever was decided.
+# The timed launch (ORACLE) gets, per 128-row block, a bit per KV tile that is set where either 64-row half keeps it,
+# and its producer loads V_t only for those (otherwise it completes V_t's barrier with a plain arrive). The bits are
+# read 32 tiles at a time, the next word half a word ahead. PyTorch sums the scores in another order than the wgmma,
+# so a tile within ORACLE_MARGIN (log2 units) of the threshold counts as kept: V is then loaded for every tile the
+# kernel keeps, and outputs and counters must equal A's. Not a kernel: the decisions come from a separate pass.
+# (Recording each decision from the consumers instead, with a global store after each test, made that compilation's
+# decisions differ from launch to launch, while A's per-tile counters and outputs were identical over four launches.)
+ORACLE_MARGIN = 1e-3
+
+
+def oracle_v():
+    producer = PRODUCER
+    for old, new in [
+        ("""              STAGES: gl.constexpr):
+    for t in range(n_tiles):
+""", """              STAGES: gl.constexpr, Oracle, oracle_row, ORACLE: gl.constexpr):
+    ahead = gl.to_tensor(-1)
+    if ORACLE:
+        ahead = gl.load(Oracle + oracle_row)
+    word = ahead
+    for t in range(n_tiles):
+"""), (NO_V[0][0], """        if ORACLE:
+            if t % 32 == 16:
+                ahead = gl.load(Oracle + oracle_row + t // 32 + 1)
+            if t % 32 == 0:
+                word = ahead
+            _load_v_or_arrive(v_desc, v_smem, v_ready, v_empty, kv_row, t, ((word >> (t % 32)) & 1) != 0, STAGES)
+        else:
+""" + '\n'.join('    ' + line for line in NO_V[0][0].split('\n')))]:
+        if producer.count(old) != 1:
+            raise SystemExit(f'oracle-v: the producer changed:\n{old}')
+        producer = producer.replace(old, new)
+    return [(PRODUCER, LOAD_V_OR_ARRIVE + producer), (
+        """                      CONSUMER_REGS: gl.constexpr):""",
+        """                      CONSUMER_REGS: gl.constexpr, Oracle, ORACLE: gl.constexpr):"""), (
+        """        (_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES)),""",
+        """        (_producer, (k_desc, v_desc, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, kv_row, n_tiles, STAGES,
+                     Oracle, (head * n_blocks + block) * ((n_blocks + 31) // 32 + 1), ORACLE)),""")]
+
+
+MARGINS, ORACLES = {}, {}
+
+
+def test_margins(L, q, k, rows=2048):
+    """Per head, 64-row query tile and KV tile: the largest row's local max minus the test's running max before the
+    tile (log2 domain, causal; +inf on tile 0), as prefill_ws.py's test computes it. Kept iff >= log2(lambda)."""
+    if L not in MARGINS:
+        hq, n_tiles = q.shape[0], L // 128
+        scale = (1.0 / D ** 0.5) * pg.LOG2E
+        margins = torch.full((hq, L // 64, n_tiles), float('-inf'), device='cuda')
+        for h in range(hq):
+            for r0 in range(0, L, rows):
+                end = min(L, r0 + rows)
+                s = (q[h, r0:end].float() @ k[h // (hq // k.shape[0]), :end].float().T) * scale
+                causal = torch.arange(end, device='cuda')[None, :] <= torch.arange(r0, end, device='cuda')[:, None]
+                tile_max = s.masked_fill(~causal, float('-inf')).view(end - r0, end // 128, 128).amax(dim=2)
+                before = torch.cummax(tile_max, dim=1).values.roll(1, dims=1)
+                before[:, 0] = float('-inf')
+                margin = (tile_max - before).view((end - r0) // 64, 64, -1).amax(dim=1)
+                margins[h, r0 // 64:end // 64, :end // 128] = margin
+        MARGINS.clear()  # one length at a time
+        MARGINS[L] = margins
+    return MARGINS[L]
+
+
+def oracle_bits(module, L, factor, q, k, v):
+    """The timed oracle-v launch's Oracle: per 128-row block a bit per KV tile, set where either 64-row half keeps it
+    (within ORACLE_MARGIN), 32 tiles to an int32 word and a spare word per block for the producer's look-ahead."""
+    if (L, factor) not in ORACLES:
+        n_blocks, n_words = L // 128, (L // 128 + 31) // 32
+        if factor == 0:
+            words = torch.full((HQ, n_blocks, n_words + 1), -1, dtype=torch.int32, device='cuda')
+        else:
+            margins, threshold = test_margins(L, q, k), log2_threshold(factor, L)
+            needed = (margins >= threshold - ORACLE_MARGIN).view(HQ, n_blocks, 2, n_blocks).any(dim=2).long()
+            visited = HQ * n_blocks * (n_blocks + 1) // 2
+            close = ((margins - threshold).abs() < ORACLE_MARGIN).sum().item()
+            print(f'  oracle f={factor:g}: V loaded for {needed.sum().item() / visited:.4f} of the visited KV tiles; '
+                  f'{close} decisions within the margin', flush=True)
+            needed = torch.nn.functional.pad(needed, (0, 32 * n_words - n_blocks)).view(HQ, n_blocks, n_words, 32)
+            words = (needed << torch.arange(32, device='cuda')).sum(dim=-1)
+            words = words - (words >> 31) * (1 << 32)  # bit 31 as the sign of an int32
+            words = torch.cat([words, torch.zeros_like(words[..., :1])], dim=-1).to(torch.int32)
+        ORACLES[L, factor] = words.contiguous()
+    return ORACLES[L, factor]
+
+
+# Oracle test: the consumers take each decision from the same PyTorch pass (Decide: int8 per 64-row query tile and
+# KV tile, loaded a step ahead) instead of the test's reduction across the warpgroup; V as oracle-v (T) or always
+# loaded (TV). What is left in T is the scores, their row max and the softmax: the ceiling of any cheaper test on
+# top of any cheaper V protocol.
+# Decisions within ORACLE_MARGIN of the threshold may come out the other way than the kernel's (counters then differ).
+def oracle_test():
+    return oracle_v() + [
+        ("""def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+""", """def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs, dec_next, Decide, drow,
+"""),
+        ("""    pairs: gl.constexpr = zero.shape[0] * zero.shape[1]
+""", """    pairs: gl.constexpr = zero.shape[0] * zero.shape[1]
+    dec = dec_next
+    if SKIP:
+        dec_next = gl.load(Decide + drow + j + 1) != 0
+"""),
+        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        _ready(k_ready, j + 1, STAGES)
+""", """        if SKIP:
+            keep = dec
+        _ready(k_ready, j + 1, STAGES)
+"""),
+        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if keep:
+            s, acc, m_i, l_i = _keep(""", """        if SKIP:
+            keep = dec
+        if keep:
+            s, acc, m_i, l_i = _keep("""),
+        ("""    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs
+""", """    return qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs, dec_next
+"""),
+        ("""    for j in range(0, n_tiles - 1):
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
+            j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
+""", """    dec_next = gl.to_tensor(True)
+    for j in range(0, n_tiles - 1):
+        qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs, dec_next = _consumer_step(
+            j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs, dec_next, Decide, drow,
+"""),
+        ("""    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+""", """    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
+    if SKIP:
+        keep = gl.load(Decide + drow + last) != 0
+"""),
+        ("""              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
+         """              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+              Decide, drow):"""),
+        ("""v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0)),""",
+         """v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0,
+                     Decide, counts_index * n_blocks)),"""),
+        ("""                     BM)),
+""", """                     BM, Decide, (counts_index + 1) * n_blocks)),
+"""),
+        ("""Oracle, ORACLE: gl.constexpr):""", """Oracle, ORACLE: gl.constexpr, Decide):"""),
+    ]
+
+
+def decisions(module, L, factor, q, k, v):
+    """oracle-test's Decide: 1 where the PyTorch pass keeps the tile (int8 per head, 64-row tile and KV tile)."""
+    key = ('decide', L, factor)
+    if key not in ORACLES:
+        # a dense launch never reads it
+        ORACLES[key] = torch.ones(1, dtype=torch.int8, device='cuda') if factor == 0 else \
+            (test_margins(L, q, k) >= log2_threshold(factor, L)).to(torch.int8)
+    return ORACLES[key]
+
+
 # Launch order: the grid still runs heaviest query blocks first, but a KV group's query heads side by side (head
 # fastest) instead of every block of one head before the next, so the CTAs resident at one time that read the same
 # K/V tiles start together and stream them together. Only which program does which (head, block) changes.
@@ -728,6 +889,11 @@ PROBES = {
     'predicted-v-deferred': (predicted_v_deferred, lambda: {'F1': {'STAGES': 3, 'LEAD': 1},
                                                              'F2': {'STAGES': 3, 'LEAD': 2}}),
     'gqa-order': (GQA_ORDER, lambda: {'G': {'STAGES': 3, 'GQA_ORDER': True}}),
+    'oracle-v': (oracle_v, lambda: {'O': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits}}),
+    'oracle-test': (oracle_test, lambda: {'T': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits,
+                                                'Decide': decisions},
+                                          'TV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits,
+                                                 'Decide': decisions}}),
 }
 
 
@@ -798,6 +964,12 @@ def wgmma_waits(compiled):
         return f' (no SASS: {type(e).__name__})'
 
 
+def resolved(flags, module, L, factor, q, k, v):
+    """An arm's launch arguments; a callable one is worked out per launch (oracle-v's Oracle, per length and
+    factor)."""
+    return {key: value(module, L, factor, q, k, v) if callable(value) else value for key, value in flags.items()}
+
+
 def launch_once(L, factor, mode=None):
     """Two launches of the committed kernel, or of a mode's first arm (COUNT off), for Nsight Compute to profile the
     second."""
@@ -807,6 +979,7 @@ def launch_once(L, factor, mode=None):
         flags = next(iter(arms().values()))
     q, k, v = workload(L)
     out = torch.empty_like(q)
+    flags = resolved(flags, module, L, factor, q, k, v)
     for _ in range(2):
         args, common = pg.launch_arguments('probe', q, k, v, out, factor, None, 64, 128)
         module.prefill_ws_kernel[(L // 128, HQ)](*args, **common, **{'CONSUMER_REGS': 240, **flags}, num_warps=4)
@@ -823,7 +996,8 @@ def ptxas_notes(mode):
     for name, (mod, flags) in {'A': (base, {'STAGES': 3}), 'arm': (module, next(iter(arms().values())))}.items():
         for factor in (0, 80):
             args, common = pg.launch_arguments('probe', q, k, v, out, factor, None, 64, 128)
-            compiled = mod.prefill_ws_kernel[(8, HQ)](*args, **common, **{'CONSUMER_REGS': 240, **flags}, num_warps=4)
+            compiled = mod.prefill_ws_kernel[(8, HQ)](*args, **common, **{'CONSUMER_REGS': 240,
+                                                      **resolved(flags, mod, 1024, factor, q, k, v)}, num_warps=4)
             path = os.path.join(tempfile.mkdtemp(), 'k.ptx')
             with open(path, 'w') as f:
                 f.write(compiled.asm['ptx'])
@@ -869,7 +1043,7 @@ def main():
         def launch(name, factor, out, counts=None):
             module, flags = kernels[name]
             args, common = pg.launch_arguments('probe', q, k, v, out, factor, counts, 64, 128)
-            flags = {'CONSUMER_REGS': 240, **flags}
+            flags = {'CONSUMER_REGS': 240, **resolved(flags, module, L, factor, q, k, v)}
             return module.prefill_ws_kernel[(L // 128, HQ)](*args, **common, **flags, num_warps=4)
 
         arms, reference = {}, {}
