@@ -13,6 +13,7 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-v 32768,131072    # V only for kept tiles, oracle (O)
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
                                                                               # with V always loaded
+  python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
 the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
@@ -698,7 +699,8 @@ DEFERRED_RELEASE = [
 # so a tile within ORACLE_MARGIN (log2 units) of the threshold counts as kept: V is then loaded for every tile the
 # kernel keeps, and outputs and counters must equal A's. Not a kernel: the decisions come from a separate pass.
 # (Recording each decision from the consumers instead, with a global store after each test, made that compilation's
-# decisions differ from launch to launch, while A's per-tile counters and outputs were identical over four launches.)
+# decisions differ from launch to launch, while A's per-tile counters and outputs are identical over four launches:
+# the `repeat` subcommand.)
 ORACLE_MARGIN = 1e-3
 
 
@@ -739,22 +741,27 @@ def test_margins(L, q, k, rows=2048):
     """Per head, 64-row query tile and KV tile: the largest row's local max minus the test's running max before the
     tile (log2 domain, causal; +inf on tile 0), as prefill_ws.py's test computes it. Kept iff >= log2(lambda)."""
     if L not in MARGINS:
-        hq, n_tiles = q.shape[0], L // 128
+        hq, bm, bn = q.shape[0], base.BLOCK_M, base.BLOCK_N
         scale = (1.0 / D ** 0.5) * pg.LOG2E
-        margins = torch.full((hq, L // 64, n_tiles), float('-inf'), device='cuda')
+        margins = torch.full((hq, L // bm, L // bn), float('-inf'), device='cuda')
         for h in range(hq):
             for r0 in range(0, L, rows):
                 end = min(L, r0 + rows)
                 s = (q[h, r0:end].float() @ k[h // (hq // k.shape[0]), :end].float().T) * scale
                 causal = torch.arange(end, device='cuda')[None, :] <= torch.arange(r0, end, device='cuda')[:, None]
-                tile_max = s.masked_fill(~causal, float('-inf')).view(end - r0, end // 128, 128).amax(dim=2)
+                tile_max = s.masked_fill(~causal, float('-inf')).view(end - r0, end // bn, bn).amax(dim=2)
                 before = torch.cummax(tile_max, dim=1).values.roll(1, dims=1)
                 before[:, 0] = float('-inf')
-                margin = (tile_max - before).view((end - r0) // 64, 64, -1).amax(dim=1)
-                margins[h, r0 // 64:end // 64, :end // 128] = margin
+                margin = (tile_max - before).view((end - r0) // bm, bm, -1).amax(dim=1)
+                margins[h, r0 // bm:end // bm, :end // bn] = margin
         MARGINS.clear()  # one length at a time
         MARGINS[L] = margins
     return MARGINS[L]
+
+
+def kept(L, factor, q, k, slack=0.0):
+    """Per head, 64-row query tile and KV tile: whether the test keeps it at this factor (or comes within slack)."""
+    return test_margins(L, q, k) >= log2_threshold(factor, L) - slack
 
 
 def oracle_bits(module, L, factor, q, k, v):
@@ -765,10 +772,9 @@ def oracle_bits(module, L, factor, q, k, v):
         if factor == 0:
             words = torch.full((HQ, n_blocks, n_words + 1), -1, dtype=torch.int32, device='cuda')
         else:
-            margins, threshold = test_margins(L, q, k), log2_threshold(factor, L)
-            needed = (margins >= threshold - ORACLE_MARGIN).view(HQ, n_blocks, 2, n_blocks).any(dim=2).long()
+            needed = kept(L, factor, q, k, ORACLE_MARGIN).view(HQ, n_blocks, 2, n_blocks).any(dim=2).long()
             visited = HQ * n_blocks * (n_blocks + 1) // 2
-            close = ((margins - threshold).abs() < ORACLE_MARGIN).sum().item()
+            close = ((test_margins(L, q, k) - log2_threshold(factor, L)).abs() < ORACLE_MARGIN).sum().item()
             print(f'  oracle f={factor:g}: V loaded for {needed.sum().item() / visited:.4f} of the visited KV tiles; '
                   f'{close} decisions within the margin', flush=True)
             needed = torch.nn.functional.pad(needed, (0, 32 * n_words - n_blocks)).view(HQ, n_blocks, n_words, 32)
@@ -842,7 +848,7 @@ def decisions(module, L, factor, q, k, v):
     if key not in ORACLES:
         # a dense launch never reads it
         ORACLES[key] = torch.ones(1, dtype=torch.int8, device='cuda') if factor == 0 else \
-            (test_margins(L, q, k) >= log2_threshold(factor, L)).to(torch.int8)
+            kept(L, factor, q, k).to(torch.int8)
     return ORACLES[key]
 
 
@@ -1022,7 +1028,30 @@ def stall_summary(path):
         print(f'  {opcode:28s} {100 * n / total:5.1f}%')
 
 
+def repeats(lengths, factors=(25.0, 80.0), launches=4):
+    """Whether the committed kernel gives the same per-tile counters and bitwise the same outputs over several
+    launches of the same inputs (log 21: a compilation with a global store after each test did not)."""
+    for L in lengths:
+        q, k, v = workload(L)
+        for f in factors:
+            runs = []
+            for _ in range(launches):
+                counts = torch.zeros((HQ, L // base.BLOCK_M, 3), dtype=torch.int32, device='cuda')
+                out = torch.empty_like(q)
+                args, common = pg.launch_arguments('probe', q, k, v, out, f, counts, base.BLOCK_M, base.BLOCK_N)
+                base.prefill_ws_kernel[(L // base.BLOCK_N, HQ)](*args, **common, STAGES=3, CONSUMER_REGS=240,
+                                                                num_warps=4)
+                torch.cuda.synchronize()
+                runs.append((counts, out))
+            same_counts = all(torch.equal(runs[0][0], c) for c, _ in runs[1:])
+            same_outputs = all(torch.equal(runs[0][1], o) for _, o in runs[1:])
+            print(f'L={L} f={f:g}: per-tile counters identical over {launches} launches {same_counts}, '
+                  f'outputs bitwise identical {same_outputs}', flush=True)
+
+
 def main():
+    if sys.argv[1] == 'repeat':
+        return repeats([int(x) for x in sys.argv[2].split(',')])
     if sys.argv[1] == 'launch':
         return launch_once(int(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:5])
     if sys.argv[1] == 'stalls':
@@ -1032,7 +1061,8 @@ def main():
     mode, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(',')]
     reps = int(os.environ.get('REPS', '11'))
     if mode not in PROBES:
-        raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR [MODE] | stalls CSV | ptxas MODE')
+        raise SystemExit(f'mode: {" | ".join(PROBES)} | launch L FACTOR [MODE] | stalls CSV | ptxas MODE | '
+                         f'repeat L[,L...]')
     module, arms = probe_module(mode)
     kernels = {'A': (base, {'STAGES': 3})} | {name: (module, flags) for name, flags in arms().items()}
     for L in lengths:
