@@ -13,6 +13,8 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-v 32768,131072    # V only for kept tiles, oracle (O)
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
                                                                               # with V always loaded
+  python3 docs/experiments/gpu/prefill_ws_probes.py bar-vote 32768,131072    # the test as a bar.red vote: BV, and BVO
+                                                                              # with V as oracle-v
   python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
@@ -872,6 +874,80 @@ GQA_ORDER = [
 ]
 
 
+# Warpgroup vote: the test's max over the 64 rows is a gl.max, which reduces inside each warp by shuffles and then
+# across the warpgroup's four warps through shared memory behind a named barrier. Here each thread ORs its rows'
+# votes (row max - running max >= log2 lambda) into a predicate register of its consumer, and one `bar.red.or.pred`
+# (a named barrier that also ORs a predicate over its 128 threads) gives every thread the tile's decision. Gluon has
+# no scalar vote, so the decision leaves the asm as a scalar: the vote sits in a PTX register declared once per
+# consumer (skipvote_0, skipvote_64), set by a per-thread asm on the rows tensor and read by a scalar asm. Barrier
+# ids 14 and 15: Triton's warp specialisation takes 0 and 1, and 2 and up per partition. Same decisions as A, so
+# counters and outputs must equal A's. With ORACLE, V as oracle-v (BVO): a real test beside a V protocol that costs
+# nothing, where oracle-test's T read its decisions.
+def vote_asm(consumer):
+    name, barrier = f'skipvote_{consumer}', 14 if consumer == 0 else 15
+    declare = f'.reg .pred {name};\\n\\tsetp.ne.b32 {name}, $1, $1;\\n\\tmov.b32 $0, $1;'
+    collect = (f'{{ .reg .b32 t; .reg .pred p; or.b32 t, $2, $3; setp.ne.b32 p, t, 0; '
+               f'or.pred {name}, {name}, p; mov.b32 $0, t; mov.b32 $1, t; }}')
+    reduce = (f'{{ .reg .pred k; bar.red.or.pred k, {barrier}, 128, {name}; selp.b32 $0, 1, 0, k; '
+              f'setp.ne.b32 {name}, $1, $1; }}')
+    return declare, collect, reduce
+
+
+def bar_vote():
+    d0, c0, r0 = vote_asm(0)
+    d1, c1, r1 = vote_asm(64)
+    return oracle_v() + [
+        ("""@gluon.jit
+def _consumer_step(""", f'''@gluon.jit
+def _declare_vote(ROW_SHIFT: gl.constexpr):
+    if ROW_SHIFT == 0:
+        gl.inline_asm_elementwise("{d0}", "=r,r", [gl.to_tensor(0)], gl.int32, is_pure=False, pack=1)
+    else:
+        gl.inline_asm_elementwise("{d1}", "=r,r", [gl.to_tensor(0)], gl.int32, is_pure=False, pack=1)
+
+
+@gluon.jit
+def _vote_test(m_local, m_test, log2_lambda, SKIP: gl.constexpr, ROW_SHIFT: gl.constexpr):
+    """_test with the max over rows replaced by the warpgroup vote (pack 2: a thread holds two rows)."""
+    keep = True
+    if SKIP:
+        votes = (m_local - m_test >= log2_lambda).to(gl.int32)
+        if ROW_SHIFT == 0:
+            gl.inline_asm_elementwise("{c0}", "=r,=r,r,r", [votes], gl.int32, is_pure=False, pack=2)
+            keep = gl.inline_asm_elementwise("{r0}", "=r,r", [gl.to_tensor(0)], gl.int32, is_pure=False,
+                                             pack=1) != 0
+        else:
+            gl.inline_asm_elementwise("{c1}", "=r,=r,r,r", [votes], gl.int32, is_pure=False, pack=2)
+            keep = gl.inline_asm_elementwise("{r1}", "=r,r", [gl.to_tensor(0)], gl.int32, is_pure=False,
+                                             pack=1) != 0
+        m_test = gl.maximum(m_test, m_local)
+    return m_test, keep
+
+
+@gluon.jit
+def _consumer_step('''),
+        ("""                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr):""",
+         """                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):"""),
+        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        _ready(k_ready, j + 1, STAGES)
+""", """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
+        _ready(k_ready, j + 1, STAGES)
+"""),
+        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        if keep:
+            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
+        if keep:
+            s, acc, m_i, l_i = _keep("""),
+        ("""            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)""",
+         """            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT)"""),
+        ("""    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
+""", """    if SKIP:
+        _declare_vote(ROW_SHIFT)
+    mbarrier.expect(q_bar, q_desc.block_type.nbytes)
+"""),
+    ]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -900,6 +976,8 @@ PROBES = {
                                                 'Decide': decisions},
                                           'TV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits,
                                                  'Decide': decisions}}),
+    'bar-vote': (bar_vote, lambda: {'BV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits},
+                                    'BVO': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits}}),
 }
 
 
