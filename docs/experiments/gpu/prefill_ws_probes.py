@@ -15,6 +15,8 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
                                                                               # with V always loaded
   python3 docs/experiments/gpu/prefill_ws_probes.py bar-vote 32768,131072    # the test as a bar.red vote: BV, and BVO
                                                                               # with V as oracle-v
+  python3 docs/experiments/gpu/prefill_ws_probes.py vote-issue-first 32768,131072  # BV, and VI: S_{j+1} issued before
+                                                                              # every vote; O: V as oracle-v
   python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
@@ -948,6 +950,45 @@ def _consumer_step('''),
     ]
 
 
+# Vote, issue first: with the vote the test holds no registers beyond two rows' compares, so the skip arm may issue
+# S_{j+1} before every test, after a kept tile too (log 17's I did so with the gl.max test: kept tiles 2.8% slower).
+# ISSUE_FIRST picks that order for the skip arm; the dense twin keeps A's.
+VOTE_TEST_FIRST = """    if keep:
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
+        _ready(k_ready, j + 1, STAGES)
+"""
+VOTE_ISSUE_FIRST = """        _ready(k_ready, j + 1, STAGES)
+        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
+        if keep:
+            s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
+        else:
+            s = warpgroup_mma_wait(0, deps=(s_next,))
+            n_skip, n_skip_pairs = _skip(v_ready, j, n_skip, n_skip_pairs, pairs, STAGES, COUNT)
+"""
+
+
+def vote_issue_first():
+    return bar_vote() + [
+        (VOTE_TEST_FIRST, '    if ISSUE_FIRST and SKIP:\n' + VOTE_ISSUE_FIRST + '    elif keep:\n' +
+         VOTE_TEST_FIRST.split('\n', 1)[1]),
+        ("""                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
+         """                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+                   ISSUE_FIRST: gl.constexpr):"""),
+        ("""            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT)""",
+         """            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT, ISSUE_FIRST)"""),
+        ("""              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
+         """              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+              ISSUE_FIRST: gl.constexpr):"""),
+        ("""Oracle, ORACLE: gl.constexpr):""", """Oracle, ORACLE: gl.constexpr, ISSUE_FIRST: gl.constexpr):"""),
+        ("""log2_lambda, STAGES, SKIP, COUNT, 0)),""", """log2_lambda, STAGES, SKIP, COUNT, 0,
+                     ISSUE_FIRST)),"""),
+        ("""                     BM)),
+""", """                     BM, ISSUE_FIRST)),
+"""),
+    ]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -978,6 +1019,9 @@ PROBES = {
                                                  'Decide': decisions}}),
     'bar-vote': (bar_vote, lambda: {'BV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits},
                                     'BVO': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits}}),
+    'vote-issue-first': (vote_issue_first, lambda: {
+        f'{name}{"O" if oracle else ""}': {'STAGES': 3, 'ORACLE': oracle, 'Oracle': oracle_bits, 'ISSUE_FIRST': first}
+        for oracle in (False, True) for name, first in (('BV', False), ('VI', True))}),
 }
 
 
