@@ -1,12 +1,21 @@
 """
 Causal prefill attention for Hopper in Gluon, warp-specialised: one producer warp streams K and V tiles by TMA into a
 shared ring, and two consumer warpgroups each own a 64-row query tile under the same 128-key tiles. Each consumer
-makes its own skip decisions (a BLOCK_M x BLOCK_N = 64 x 128 tile), so the test's max over rows stays inside one
+makes its own skip decisions (a BLOCK_M x BLOCK_N = 64 x 128 tile), so the test's vote over rows stays inside one
 warpgroup and never stops the other: while one computes softmax or waits on its test, the other keeps the tensor
 cores busy. prefill_gluon.py, with one decision per 128 x 128 tile across both warpgroups, loses 7-11% to that
 CTA-wide reduction (docs/gpu-results.md).
 
-Per consumer, step j starts from tile j's scaled scores and row max (prefill_gluon.py's _test and _absorb):
+The vote is one `bar.red.or.pred` per tile: a named barrier over the consumer's 128 threads that also ORs a predicate,
+so every thread gets the tile's decision at once. gl.max over the rows instead shuffles inside each warp and then
+exchanges the four warps' maxima through shared memory behind a named barrier; at 128K the vote took the skip arm at
+~50% sparsity from 174.6 to 172.6 ms and a run of skipped tiles from 121.9 to 117.0 ms, with the same decisions and
+outputs (docs/gpu/22-bar-vote-h100.txt); in the harness, 1.25x to 1.26x (docs/gpu/23-vote-harness-h100.txt). Gluon has
+no scalar vote, so it is inline PTX: each thread ORs its rows' votes into a predicate register of its consumer,
+declared once at the consumer's start, and a scalar asm runs the barrier and hands `if keep:` its operand. Barrier ids
+14 and 15 are clear of Triton's warp specialisation (0 and 1, then one per partition: 2 and 3 here).
+
+Per consumer, step j starts from tile j's scaled scores and row max (_vote_test, and prefill_gluon.py's _absorb):
 
     after a kept tile j-1:    test tile j, then issue S_{j+1} = Q·K_{j+1}^T
     after a skipped tile j-1: issue S_{j+1}, then test tile j while it runs
@@ -34,11 +43,28 @@ from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma, warpgroup_mma, warpgroup_mma_wait
 
-from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, _test, launch_arguments
+from kernels.gpu.prefill_gluon import HEAD_DIM, _absorb, _finish, _scores, launch_arguments
 
 BLOCK_M = 64
 BLOCK_N = 128
 STAGES = 3
+
+
+def _vote_ptx(voter):
+    """The vote's PTX for consumer `voter` (0 or 1): declare and clear its predicate register, OR a thread's two rows'
+    votes into it (an OR, so more calls per thread would also be right), and the barrier that ORs it over the
+    warpgroup, returns the decision and clears the register for the next tile."""
+    reg, barrier = f'skipvote_{voter}', 14 + voter
+    declare = f'.reg .pred {reg};\n\tsetp.ne.b32 {reg}, $1, $1;\n\tmov.b32 $0, $1;'
+    collect = (f'{{ .reg .b32 t; .reg .pred p; or.b32 t, $2, $3; setp.ne.b32 p, t, 0; or.pred {reg}, {reg}, p; '
+               f'mov.b32 $0, t; mov.b32 $1, t; }}')
+    reduce = (f'{{ .reg .pred k; bar.red.or.pred k, {barrier}, 128, {reg}; selp.b32 $0, 1, 0, k; '
+              f'setp.ne.b32 {reg}, $1, $1; }}')
+    return gl.constexpr(declare), gl.constexpr(collect), gl.constexpr(reduce)
+
+
+DECLARE_VOTE_0, COLLECT_VOTE_0, REDUCE_VOTE_0 = _vote_ptx(0)
+DECLARE_VOTE_1, COLLECT_VOTE_1, REDUCE_VOTE_1 = _vote_ptx(1)
 
 
 def supported(seq_len, head_dim, block_m, block_n):
@@ -95,16 +121,44 @@ def _skip(v_ready, j, n_skip, n_skip_pairs, pairs: gl.constexpr, STAGES: gl.cons
 
 
 @gluon.jit
+def _declare_vote(ROW_SHIFT: gl.constexpr):
+    if ROW_SHIFT == 0:
+        gl.inline_asm_elementwise(DECLARE_VOTE_0, '=r,r', [gl.to_tensor(0)], gl.int32, is_pure=False, pack=1)
+    else:
+        gl.inline_asm_elementwise(DECLARE_VOTE_1, '=r,r', [gl.to_tensor(0)], gl.int32, is_pure=False, pack=1)
+
+
+@gluon.jit
+def _vote_test(m_local, m_test, log2_lambda, SKIP: gl.constexpr, ROW_SHIFT: gl.constexpr):
+    """prefill_gluon._test with the max over rows as a warpgroup vote: keep iff any row's max is at least log2 lambda
+    above the test's running max. A thread holds two rows of the 64 (pack 2); the consumer at ROW_SHIFT 0 votes in
+    register 0 and barrier 14, the other in register 1 and barrier 15."""
+    keep = True
+    if SKIP:
+        votes = (m_local - m_test >= log2_lambda).to(gl.int32)
+        zero = gl.to_tensor(0)
+        if ROW_SHIFT == 0:
+            gl.inline_asm_elementwise(COLLECT_VOTE_0, '=r,=r,r,r', [votes], gl.int32, is_pure=False, pack=2)
+            kept = gl.inline_asm_elementwise(REDUCE_VOTE_0, '=r,r', [zero], gl.int32, is_pure=False, pack=1)
+        else:
+            gl.inline_asm_elementwise(COLLECT_VOTE_1, '=r,=r,r,r', [votes], gl.int32, is_pure=False, pack=2)
+            kept = gl.inline_asm_elementwise(REDUCE_VOTE_1, '=r,r', [zero], gl.int32, is_pure=False, pack=1)
+        keep = kept != 0
+        m_test = gl.maximum(m_test, m_local)
+    return m_test, keep
+
+
+@gluon.jit
 def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
                    q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
                    zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr):
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
     """Tests and absorbs tile j (qk: its scaled scores, m_local: their row max; keep: tile j-1's decision) and
     returns tile j+1's scores and row max with tile j's decision (the schedule in the module docstring)."""
     pairs: gl.constexpr = zero.shape[0] * zero.shape[1]
     k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
     if keep:
-        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         _ready(k_ready, j + 1, STAGES)
         if keep:
             s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
@@ -115,7 +169,7 @@ def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_p
     else:
         _ready(k_ready, j + 1, STAGES)
         s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if keep:
             s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
         else:
@@ -141,6 +195,8 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
     rows: gl.constexpr = gl.SliceLayout(1, mma)
     cols: gl.constexpr = gl.SliceLayout(0, mma)
 
+    if SKIP:
+        _declare_vote(ROW_SHIFT)
     mbarrier.expect(q_bar, q_desc.block_type.nbytes)
     tma.async_copy_global_to_shared(q_desc, [q_row, 0], q_bar, q_smem)
     zero = gl.zeros([BM, BN], gl.float32, layout=mma)
@@ -162,7 +218,7 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
             j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
             q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT)
 
     # The last tile is the diagonal: its row max is taken again under the causal mask, then its test (qk is scaled).
     last = n_tiles - 1

@@ -1,5 +1,5 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 21 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 22 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
 fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
 
@@ -13,11 +13,15 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-v 32768,131072    # V only for kept tiles, oracle (O)
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
                                                                               # with V always loaded
+  python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
+
+The two modes of log 22 were written against the kernel before the vote (A there), and the committed kernel is now
+their BV; they run as logged from commit 038d7d4 (git checkout 038d7d4). On the committed kernel, oracle-v is BVO.
+
   python3 docs/experiments/gpu/prefill_ws_probes.py bar-vote 32768,131072    # the test as a bar.red vote: BV, and BVO
                                                                               # with V as oracle-v
   python3 docs/experiments/gpu/prefill_ws_probes.py vote-issue-first 32768,131072  # BV, and VI: S_{j+1} issued before
                                                                               # every vote; O: V as oracle-v
-  python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
 
 The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
 the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
@@ -573,21 +577,22 @@ def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constex
     mbarrier.arrive(decided.index(t % STAGES), count=1)"""),
     ("""                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
                    zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr):""",
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
      """                   q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
                    zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, CONSUMER: gl.constexpr):"""),
-    ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+                   CONSUMER: gl.constexpr):"""),
+    ("""        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         _ready(k_ready, j + 1, STAGES)
-""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+""", """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if SKIP:
             _publish(flags, decided, j, keep, CONSUMER, STAGES)
         _ready(k_ready, j + 1, STAGES)
 """),
     ("""        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
 """, """        s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
-        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if SKIP:
             _publish(flags, decided, j, keep, CONSUMER, STAGES)
 """),
@@ -595,9 +600,9 @@ def _publish(flags, decided, t, keep, CONSUMER: gl.constexpr, STAGES: gl.constex
      """def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
               Counts,"""),
     ("""            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty,
-            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT)""",
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT)""",
      """            q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
-            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT // BM)"""),
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT, ROW_SHIFT // BM)"""),
     ("""    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
 """, """    qk, m_local, m_test, keep = _scores(qk, m_test, 1.0, log2_lambda, rows, cols, SKIP, True, ROW_SHIFT)
     if SKIP:
@@ -645,11 +650,11 @@ def predicted_v_deferred():
         subs.append((old, new))
     # after PREDICTED_V's publish, the deferred release comes first: waiting for V_{j-1} bounds the decisions in flight
     return subs + [DEFERRED_RELEASE[0], (
-        """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if SKIP:
             _publish(flags, decided, j, keep, CONSUMER, DECISION_SLOTS)
         if keep:
-            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if SKIP:
             # tile j-1 was skipped: its V slot is released now, once V_{j-1}'s barrier has completed
             _ready(v_ready, j - 1, STAGES)
@@ -672,9 +677,9 @@ DEFERRED_RELEASE = [
     _ready(v_ready, j, STAGES)
 """, """    overlap it).\"\"\"
 """),
-    ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+    ("""        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if keep:
-            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+            s, acc, m_i, l_i = _keep(""", """        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         # tile j-1 was skipped: its V slot is released now, once V_{j-1} has landed
         _ready(v_ready, j - 1, STAGES)
         _release(v_empty, j - 1, STAGES)
@@ -805,13 +810,13 @@ def oracle_test():
     if SKIP:
         dec_next = gl.load(Decide + drow + j + 1) != 0
 """),
-        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        ("""        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         _ready(k_ready, j + 1, STAGES)
 """, """        if SKIP:
             keep = dec
         _ready(k_ready, j + 1, STAGES)
 """),
-        ("""        m_test, keep = _test(m_local, m_test, log2_lambda, SKIP)
+        ("""        m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if keep:
             s, acc, m_i, l_i = _keep(""", """        if SKIP:
             keep = dec
@@ -833,8 +838,10 @@ def oracle_test():
     if SKIP:
         keep = gl.load(Decide + drow + last) != 0
 """),
-        ("""              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
-         """              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
+        ("""              q_row, counts_index, n_tiles, qk_scale, log2_lambda,
+              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):""",
+         """              q_row, counts_index, n_tiles, qk_scale, log2_lambda,
+              STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
               Decide, drow):"""),
         ("""v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0)),""",
          """v_empty, Counts, q_row, counts_index, n_tiles, qk_scale, log2_lambda, STAGES, SKIP, COUNT, 0,
@@ -1030,9 +1037,8 @@ def variant(name, substitutions):
     src = KERNEL_SOURCE
     for old, new in substitutions:
         if src.count(old) != 1:
-            raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the probes of logs '
-                             f'14 to 17 ran on the kernel before the issue-ahead schedule: git checkout d8e4caa)'
-                             f':\n{old}')
+            raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the module '
+                             f'docstring names the commit each logged mode ran at):\n{old}')
         src = src.replace(old, new)
     path = os.path.join(tempfile.mkdtemp(prefix='skipbench-probe-'), f'{name}.py')
     with open(path, 'w') as f:
