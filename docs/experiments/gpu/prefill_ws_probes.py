@@ -14,6 +14,8 @@ fails loudly instead of timing a stale copy when the kernel changes. On a Hopper
   python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
                                                                               # with V always loaded
   python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
+  FACTORS=0,1e-6 python3 docs/experiments/gpu/prefill_ws_probes.py vote-only 32768,131072  # the vote, decision ignored
+  FACTORS=0,1e-6 python3 docs/experiments/gpu/prefill_ws_probes.py branch-only 32768,131072  # branches, no vote
 
 The two modes of log 22 were written against the kernel before the vote (A there), and the committed kernel is now
 their BV; they run as logged from commit 038d7d4 (git checkout 038d7d4). On the committed kernel, oracle-v is BVO.
@@ -996,6 +998,26 @@ def vote_issue_first():
     ]
 
 
+# What the test costs a kept tile, in two parts (timing probes, at a factor that skips nothing; at any other factor
+# they keep every tile): vote-only runs the vote and ignores it (keep folds to True, so both branches go and the loop
+# is the dense twin's plus the vote); branch-only keeps the branches but decides without the vote (a scalar compare
+# the compiler cannot fold, true at every factor).
+VOTE_BLOCK = function_text(KERNEL_SOURCE, '_vote_test')
+VOTE_BLOCK = VOTE_BLOCK[VOTE_BLOCK.index('        if ROW_SHIFT == 0:\n'):VOTE_BLOCK.index('        keep = kept != 0\n')]
+VOTE_ONLY = [('        keep = kept != 0\n', '        keep = (kept != 0) | True\n')]
+BRANCH_ONLY = [(VOTE_BLOCK, '        kept = (log2_lambda < 1e30).to(gl.int32)\n')]
+
+
+# A decision ptxas can see is warp-uniform: the barrier's predicate passed through vote.sync.any (uniform) or its
+# 0/1 through shfl.sync.idx from lane 0 (how Triton marks the warp id uniform), so that `if keep:` may become a
+# uniform branch. Same decisions as A.
+REDUCE_PTX = "    reduce = (f'{{ .reg .pred k; bar.red.or.pred k, {barrier}, 128, {reg}; selp.b32 $0, 1, 0, k; '\n"
+VOTE_UNIFORM = [(REDUCE_PTX, "    reduce = (f'{{ .reg .pred k, u; bar.red.or.pred k, {barrier}, 128, {reg}; "
+                             "vote.sync.any.pred u, k, 0xffffffff; selp.b32 $0, 1, 0, u; '\n")]
+VOTE_SHFL = [(REDUCE_PTX, "    reduce = (f'{{ .reg .pred k; .reg .b32 d; bar.red.or.pred k, {barrier}, 128, {reg}; "
+                          "selp.b32 d, 1, 0, k; shfl.sync.idx.b32 $0, d, 0, 31, 0xffffffff; '\n")]
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -1026,6 +1048,10 @@ PROBES = {
                                                  'Decide': decisions}}),
     'bar-vote': (bar_vote, lambda: {'BV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits},
                                     'BVO': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits}}),
+    'vote-only': (VOTE_ONLY, lambda: {'VK': {'STAGES': 3}}),
+    'vote-uniform': (VOTE_UNIFORM, lambda: {'VU': {'STAGES': 3}}),
+    'vote-shfl': (VOTE_SHFL, lambda: {'VS': {'STAGES': 3}}),
+    'branch-only': (BRANCH_ONLY, lambda: {'BK': {'STAGES': 3}}),
     'vote-issue-first': (vote_issue_first, lambda: {
         f'{name}{"O" if oracle else ""}': {'STAGES': 3, 'ORACLE': oracle, 'Oracle': oracle_bits, 'ISSUE_FIRST': first}
         for oracle in (False, True) for name, first in (('BV', False), ('VI', True))}),
@@ -1138,6 +1164,23 @@ def ptxas_notes(mode):
             run = subprocess.run([ptxas, '-arch=sm_90a', '-v', path, '-o', path + '.o'], capture_output=True, text=True)
             notes = [line for line in (run.stdout + run.stderr).splitlines() if 'wgmma' in line or 'spill' in line]
             print(f'{name} factor {factor}:', *notes, sep='\n  ')
+            print(f'  SASS: {sass_counts(compiled)}')
+
+
+# Control flow and synchronisation in the SASS: BSSY/BSYNC bracket a branch ptxas must treat as divergent, VOTEU
+# and a branch on a uniform predicate (UP) one it knows is warp-uniform.
+SASS_OPCODES = ('BSSY', 'BSYNC', 'BRA', 'BRA.U', 'WARPSYNC', 'BAR', 'VOTE', 'VOTEU', 'WARPGROUP.DEPBAR',
+                'WARPGROUP.ARRIVE')
+
+
+def sass_counts(compiled):
+    try:
+        ops = collections.Counter(re.sub(r'^@!?U?P\w+\s+', '', line.split(';')[0].split('*/')[-1].strip()).split(' ')[0]
+                                  for line in compiled.asm['sass'].splitlines() if '/*' in line)
+    except Exception as e:  # no nvdisasm: the counts are only a diagnostic
+        return f'(no SASS: {type(e).__name__})'
+    return ', '.join(f'{op} {sum(n for o, n in ops.items() if o == op or o.startswith(op + "."))}'
+                     for op in SASS_OPCODES)
 
 
 def stall_summary(path):
