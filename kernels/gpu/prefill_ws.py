@@ -53,13 +53,14 @@ STAGES = 3
 def _vote_ptx(voter):
     """The vote's PTX for consumer `voter` (0 or 1): declare and clear its predicate register, OR a thread's two rows'
     votes into it (an OR, so more calls per thread would also be right), and the barrier that ORs it over the
-    warpgroup, returns the decision and clears the register for the next tile."""
+    warpgroup, returns the decision and clears the register for the next tile. The barrier's result goes through
+    vote.sync.any, which changes no value but lets ptxas see that the decision is warp-uniform."""
     reg, barrier = f'skipvote_{voter}', 14 + voter
     declare = f'.reg .pred {reg};\n\tsetp.ne.b32 {reg}, $1, $1;\n\tmov.b32 $0, $1;'
     collect = (f'{{ .reg .b32 t; .reg .pred p; or.b32 t, $2, $3; setp.ne.b32 p, t, 0; or.pred {reg}, {reg}, p; '
                f'mov.b32 $0, t; mov.b32 $1, t; }}')
-    reduce = (f'{{ .reg .pred k; bar.red.or.pred k, {barrier}, 128, {reg}; selp.b32 $0, 1, 0, k; '
-              f'setp.ne.b32 {reg}, $1, $1; }}')
+    reduce = (f'{{ .reg .pred k, u; bar.red.or.pred k, {barrier}, 128, {reg}; vote.sync.any.pred u, k, 0xffffffff; '
+              f'selp.b32 $0, 1, 0, u; setp.ne.b32 {reg}, $1, $1; }}')
     return gl.constexpr(declare), gl.constexpr(collect), gl.constexpr(reduce)
 
 

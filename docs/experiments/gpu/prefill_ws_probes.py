@@ -1018,6 +1018,31 @@ VOTE_SHFL = [(REDUCE_PTX, "    reduce = (f'{{ .reg .pred k; .reg .b32 d; bar.red
                           "selp.b32 d, 1, 0, k; shfl.sync.idx.b32 $0, d, 0, 31, 0xffffffff; '\n")]
 
 
+# predicted-v and predicted-v-deferred with the V producer's decisions made warp-uniform as the consumers' are (the
+# flag it branches on through vote.sync.any), so that its branches need no reconvergence either.
+WARP_UNIFORM = '''@gluon.jit
+def _warp_uniform(x):
+    \"\"\"x != 0 as 0/1 through vote.sync.any: the same value, which ptxas then knows is warp-uniform.\"\"\"
+    return gl.inline_asm_elementwise(
+        "{ .reg .pred p, u; setp.ne.b32 p, $1, 0; vote.sync.any.pred u, p, 0xffffffff; selp.b32 $0, 1, 0, u; }",
+        "=r,r", [x], gl.int32, is_pure=False, pack=1)
+
+
+'''
+LAST_KEEP = 'last_keep = gl.max(flags.index(seen % STAGES).load(gl.BlockedLayout([1], [32], [1], [0])), axis=0)'
+
+
+def uniform_producer(substitutions):
+    out = []
+    for old, new in substitutions:
+        if LAST_KEEP in new:
+            new = WARP_UNIFORM + new.replace(LAST_KEEP, f'last_keep = _warp_uniform({LAST_KEEP[12:]})')
+        out.append((old, new))
+    if sum(WARP_UNIFORM in new for _, new in out) != 1:
+        raise SystemExit('predicted-v-uniform: the V producer changed')
+    return out
+
+
 def kv_ring_arms():
     configs = (config.split('x') for config in os.environ.get('CONFIGS', '3x3,4x2,5x1').split(','))
     return {f'D{k}x{v}': {'K_STAGES': int(k), 'V_STAGES': int(v)} for k, v in configs}
@@ -1048,6 +1073,10 @@ PROBES = {
                                                  'Decide': decisions}}),
     'bar-vote': (bar_vote, lambda: {'BV': {'STAGES': 3, 'ORACLE': False, 'Oracle': oracle_bits},
                                     'BVO': {'STAGES': 3, 'ORACLE': True, 'Oracle': oracle_bits}}),
+    'predicted-v-uniform': (lambda: uniform_producer(PREDICTED_V),
+                            lambda: {'V1U': {'STAGES': 3, 'LEAD': 1}, 'V2U': {'STAGES': 3, 'LEAD': 2}}),
+    'predicted-v-deferred-uniform': (lambda: uniform_producer(predicted_v_deferred()),
+                                     lambda: {'F1U': {'STAGES': 3, 'LEAD': 1}, 'F2U': {'STAGES': 3, 'LEAD': 2}}),
     'vote-only': (VOTE_ONLY, lambda: {'VK': {'STAGES': 3}}),
     'vote-uniform': (VOTE_UNIFORM, lambda: {'VU': {'STAGES': 3}}),
     'vote-shfl': (VOTE_SHFL, lambda: {'VS': {'STAGES': 3}}),
@@ -1168,19 +1197,18 @@ def ptxas_notes(mode):
 
 
 # Control flow and synchronisation in the SASS: BSSY/BSYNC bracket a branch ptxas must treat as divergent, VOTEU
-# and a branch on a uniform predicate (UP) one it knows is warp-uniform.
-SASS_OPCODES = ('BSSY', 'BSYNC', 'BRA', 'BRA.U', 'WARPSYNC', 'BAR', 'VOTE', 'VOTEU', 'WARPGROUP.DEPBAR',
-                'WARPGROUP.ARRIVE')
+# and BRA.U (a branch on a uniform predicate) show where it knows a value is warp-uniform. BRA counts every branch.
+SASS_OPCODES = {'BSSY': r'\bBSSY\b', 'BSYNC': r'\bBSYNC\b', 'BRA': r'\bBRA\b', 'BRA.U': r'\bBRA\.U\b',
+                'WARPSYNC': r'\bWARPSYNC\b', 'BAR': r'\bBAR\.', 'VOTE': r'\bVOTE\.', 'VOTEU': r'\bVOTEU\.',
+                'WARPGROUP.DEPBAR': r'\bWARPGROUP\.DEPBAR\b', 'WARPGROUP.ARRIVE': r'\bWARPGROUP\.ARRIVE\b'}
 
 
 def sass_counts(compiled):
     try:
-        ops = collections.Counter(re.sub(r'^@!?U?P\w+\s+', '', line.split(';')[0].split('*/')[-1].strip()).split(' ')[0]
-                                  for line in compiled.asm['sass'].splitlines() if '/*' in line)
+        sass = compiled.asm['sass']
     except Exception as e:  # no nvdisasm: the counts are only a diagnostic
         return f'(no SASS: {type(e).__name__})'
-    return ', '.join(f'{op} {sum(n for o, n in ops.items() if o == op or o.startswith(op + "."))}'
-                     for op in SASS_OPCODES)
+    return ', '.join(f'{op} {len(re.findall(pattern, sass))}' for op, pattern in SASS_OPCODES.items())
 
 
 def stall_summary(path):
