@@ -232,7 +232,9 @@ class PrefillPhase(Phase):
         return out[head]
 
     def head_counters(self, counts):
-        """Per query head. FLOPs count causal (row, key) pairs as the CPU kernels do; V is always loaded here."""
+        """Per query head. FLOPs count causal (row, key) pairs as the CPU kernels do. Bytes count K and V of every
+        visited tile: exact for dense and for the Triton and 128-row Gluon kernels, an upper bound for the
+        warp-specialised kernel's skip arm, which loads V only for tiles kept or predicted kept."""
         L, d, bm, bn = self.L, self.d, self.block_m, self.block_n
         sums = counts.sum(dim=1).tolist()
         pairs = L * (L + 1) // 2

@@ -1,39 +1,44 @@
 """
-Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 22 in docs/gpu/). Each variant
+Timing probes of the warp-specialised prefill kernel (docs/gpu-results.md, logs 14 to 25 in docs/gpu/). Each variant
 is derived from kernels/gpu/prefill_ws.py by the substitutions below, checked to apply exactly once, so a probe
-fails loudly instead of timing a stale copy when the kernel changes. On a Hopper GPU, from the repository root:
+fails loudly instead of timing a stale copy when the kernel changes. A mode applies to the kernel it was written
+against; the groups below name the last commit where it does (git checkout C), and each log names the kernel its
+figures came from. On a Hopper GPU, from the repository root, with P=docs/experiments/gpu/prefill_ws_probes.py:
 
-  python3 docs/experiments/gpu/prefill_ws_probes.py no-v 32768,131072        # V never loaded (N; log 19)
-  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
-  python3 docs/experiments/gpu/prefill_ws_probes.py predicted-v-deferred 32768,131072  # skipped V released later (F1, F2)
-  python3 docs/experiments/gpu/prefill_ws_probes.py deferred-release 32768,131072  # the same, V always loaded (R)
-  python3 docs/experiments/gpu/prefill_ws_probes.py regs 32768,131072        # 248 registers per consumer (R248)
-  python3 docs/experiments/gpu/prefill_ws_probes.py producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
-  python3 docs/experiments/gpu/prefill_ws_probes.py gqa-order 32768,131072   # a KV group's heads launched together (G)
-  python3 docs/experiments/gpu/prefill_ws_probes.py oracle-v 32768,131072    # V only for kept tiles, oracle (O)
-  python3 docs/experiments/gpu/prefill_ws_probes.py oracle-test 32768,131072  # decisions read, not tested: T as O, TV
-                                                                              # with V always loaded
-  python3 docs/experiments/gpu/prefill_ws_probes.py repeat 4096,32768,131072  # A's counters and outputs, 4 launches
-  FACTORS=0,1e-6 python3 docs/experiments/gpu/prefill_ws_probes.py vote-only 32768,131072  # the vote, decision ignored
-  FACTORS=0,1e-6 python3 docs/experiments/gpu/prefill_ws_probes.py branch-only 32768,131072  # branches, no vote
+On the committed kernel (A):
+  python3 $P regs 32768,131072        # 248 registers per consumer (R248)
+  python3 $P gqa-order 32768,131072   # a KV group's heads launched together (G)
+  FACTORS=0,1e-6 python3 $P vote-only 32768,131072    # the vote, decision ignored (VK)
+  FACTORS=0,1e-6 python3 $P branch-only 32768,131072  # branches, no vote (BK)
+  python3 $P repeat 4096,32768,131072  # A's counters and outputs, 4 launches
 
-The two modes of log 22 were written against the kernel before the vote (A there), and the committed kernel is now
-their BV; they run as logged from commit 038d7d4 (git checkout 038d7d4). On the committed kernel, oracle-v is BVO.
+At 0680d58 (the uniform vote, V still loaded for every tile; logs 19, 21 and 25):
+  python3 $P no-v 32768,131072        # V never loaded (N)
+  python3 $P predicted-v 32768,131072  # V only for predicted-kept tiles (V1, V2)
+  python3 $P predicted-v-deferred 32768,131072  # skipped V released later (F1, F2)
+  python3 $P predicted-v-uniform 131072  # predicted-v, the V producer's flag warp-uniform (V1U, V2U)
+  python3 $P predicted-v-deferred-uniform 131072  # deferred (F1U, F2U): A's protocol
+  python3 $P deferred-release 32768,131072  # the deferral, V always loaded (R)
+  python3 $P producer-warps 32768,131072  # 1, 2, 4 producer warps (W1..)
+  python3 $P oracle-v 32768,131072    # V only for kept tiles, oracle (O)
+  python3 $P oracle-test 32768,131072  # decisions read, not tested: T as O, TV with V always loaded
 
-  python3 docs/experiments/gpu/prefill_ws_probes.py bar-vote 32768,131072    # the test as a bar.red vote: BV, and BVO
-                                                                              # with V as oracle-v
-  python3 docs/experiments/gpu/prefill_ws_probes.py vote-issue-first 32768,131072  # BV, and VI: S_{j+1} issued before
-                                                                              # every vote; O: V as oracle-v
+At 6d6a0a2 (the bar.red vote; log 24):
+  python3 $P vote-uniform 32768,131072  # the decision through vote.sync.any (VU)
+  python3 $P vote-shfl 32768,131072     # ... or through shfl.sync.idx from lane 0 (VS)
 
-The modes of logs 14 to 16 were written against the kernel before the issue-ahead schedule, and no longer apply to
-the consumer; they, and the issue-ahead modes of log 17, run as logged from commit d8e4caa (git checkout d8e4caa):
+At 038d7d4 (the test as gl.max; log 22):
+  python3 $P bar-vote 32768,131072    # the test as a bar.red vote: BV, and BVO with V as oracle-v
+  python3 $P vote-issue-first 32768,131072  # BV, and VI: S_{j+1} issued before every vote; O: V as oracle-v
 
-  python3 docs/experiments/gpu/prefill_ws_probes.py v-traffic 32768,131072   # A, B = V never loaded, C = A via LOAD_V
-  python3 docs/experiments/gpu/prefill_ws_probes.py kv-rings 32768,131072    # A vs separate K/V rings (DkxV)
-  python3 docs/experiments/gpu/prefill_ws_probes.py v-decided 32768,131072   # V loaded after the decisions (DW, DAW)
-  python3 docs/experiments/gpu/prefill_ws_probes.py ping-pong 32768,131072   # wgmma issue in turn (P1, P2)
-  python3 docs/experiments/gpu/prefill_ws_probes.py test-during-pv 32768,131072  # the first schedule, 240 / 248 regs
-  python3 docs/experiments/gpu/prefill_ws_probes.py tree-max 32768,131072    # the row max as a tree (M)
+At d8e4caa (before the issue-ahead schedule; logs 14 to 17):
+  python3 $P v-traffic 32768,131072   # A, B = V never loaded, C = A via LOAD_V
+  python3 $P kv-rings 32768,131072    # A vs separate K/V rings (DkxV)
+  python3 $P v-decided 32768,131072   # V loaded after the decisions (DW, DAW)
+  python3 $P ping-pong 32768,131072   # wgmma issue in turn (P1, P2)
+  python3 $P test-during-pv 32768,131072  # the first schedule, 240 / 248 regs
+  python3 $P tree-max 32768,131072    # the row max as a tree (M)
+  and the issue-ahead modes of log 17, which left this script after it (4ec523c).
 
 Stall sampling of the committed kernel (log 16 has the full commands):
   ncu --set full -k regex:prefill_ws_kernel --launch-skip 1 --launch-count 1 -o rep \\
@@ -1093,7 +1098,7 @@ def variant(name, substitutions):
     for old, new in substitutions:
         if src.count(old) != 1:
             raise SystemExit(f'{name}: the kernel changed, this substitution no longer applies (the module '
-                             f'docstring names the commit each logged mode ran at):\n{old}')
+                             f'docstring names the last commit where each mode applies):\n{old}')
         src = src.replace(old, new)
     path = os.path.join(tempfile.mkdtemp(prefix='skipbench-probe-'), f'{name}.py')
     with open(path, 'w') as f:
