@@ -129,7 +129,8 @@ export function gpuFacts(result: ResultFile): [label: string, value: string][] {
     const kernel = launch.kernel?.startsWith('gluon') ? 'Gluon' : 'Triton';
     const issue =
       launch.kernel === 'gluon-ws'
-        ? ' (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding their own 64-row tiles)'
+        ? ' (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding their own 64-row tiles; the skip arms' +
+          ' add a warp that loads V only for tiles kept or predicted kept)'
         : launch.kernel === 'gluon'
           ? ', wgmma issued and waited by hand'
           : '';

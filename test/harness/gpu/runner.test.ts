@@ -239,7 +239,8 @@ describe('runKernelBenchmark --backend gpu against the fake runner', () => {
     expect(markdown).toContain('torch 2.5.1');
     expect(markdown).toContain('bf16 GEMM');
     expect(markdown).toContain(
-      'Gluon prefill: 9 warps, 3 pipeline stages (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding their own 64-row tiles)',
+      'Gluon prefill: 9 warps, 3 pipeline stages (warp-specialised: 1 TMA producer warp, 2 consumer warpgroups deciding' +
+        ' their own 64-row tiles; the skip arms add a warp that loads V only for tiles kept or predicted kept)',
     );
     expect(markdown).toContain('Triton decode: 4 warps, 2 pipeline stages, two KV tiles per iteration (predicated V loads)');
     expect(markdown).not.toContain('WARNING');
