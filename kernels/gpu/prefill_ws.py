@@ -368,6 +368,8 @@ def prefill_ws_kernel(q_desc, k_desc, v_desc, o_desc, Counts, qk_scale, log2_lam
         mbarrier.init(k_empty.index(i), count=2)
         mbarrier.init(v_empty.index(i), count=2)
 
+    # The skip arm adds the V producer. warp_specialize takes its partitions as a literal list, so both arms spell out
+    # their consumers.
     if SKIP:
         gl.warp_specialize([
             (_consumer, (q_desc, o_desc, q_smem.index(0), q_bars.index(0), k_smem, v_smem, k_ready, v_ready, k_empty,
