@@ -190,7 +190,7 @@ def _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout: gl.c
 
 
 @gluon.jit
-def _skip(v_ready, j, n_skip, n_skip_pairs, pairs: gl.constexpr, STAGES: gl.constexpr, COUNT: gl.constexpr):
+def _skip(n_skip, n_skip_pairs, pairs: gl.constexpr, COUNT: gl.constexpr):
     """Tile j skipped: nothing to wait for. Its V slot is freed in the next step (or after the loop), once V_j's
     barrier has completed, so that the next TMA into the slot cannot overlap one still landing."""
     if COUNT:
@@ -231,23 +231,23 @@ def _vote_test(m_local, m_test, log2_lambda, SKIP: gl.constexpr, ROW_SHIFT: gl.c
 def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
                    q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
                    zero, qk_scale, log2_lambda, p_layout: gl.constexpr, rows: gl.constexpr,
-                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr,
-                   CONSUMER: gl.constexpr):
+                   STAGES: gl.constexpr, SKIP: gl.constexpr, COUNT: gl.constexpr, ROW_SHIFT: gl.constexpr):
     """Tests and absorbs tile j (qk: its scaled scores, m_local: their row max; keep: tile j-1's decision) and
     returns tile j+1's scores and row max with tile j's decision (the schedule in the module docstring)."""
     pairs: gl.constexpr = zero.shape[0] * zero.shape[1]
+    consumer: gl.constexpr = ROW_SHIFT // zero.shape[0]
     k_next = k_smem.index((j + 1) % STAGES).permute((1, 0))
     if keep:
         m_test, keep = _vote_test(m_local, m_test, log2_lambda, SKIP, ROW_SHIFT)
         if SKIP:
-            _publish(flags, decided, j, keep, CONSUMER)
+            _publish(flags, decided, j, keep, consumer)
         _ready(k_ready, j + 1, STAGES)
         if keep:
             s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
             s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
         else:
             s = warpgroup_mma(q_smem, k_next, zero, use_acc=False)
-            n_skip, n_skip_pairs = _skip(v_ready, j, n_skip, n_skip_pairs, pairs, STAGES, COUNT)
+            n_skip, n_skip_pairs = _skip(n_skip, n_skip_pairs, pairs, COUNT)
     else:
         _ready(k_ready, j + 1, STAGES)
         s_next = warpgroup_mma(q_smem, k_next, zero, use_acc=False, is_async=True)
@@ -256,12 +256,12 @@ def _consumer_step(j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_p
             # tile j-1 was skipped: its V slot is freed now, once V_{j-1}'s barrier has completed
             _ready(v_ready, j - 1, STAGES)
             _release(v_empty, j - 1, STAGES)
-            _publish(flags, decided, j, keep, CONSUMER)
+            _publish(flags, decided, j, keep, consumer)
         if keep:
             s, acc, m_i, l_i = _keep(qk, m_local, m_i, l_i, acc, s_next, v_smem, v_ready, j, p_layout, rows, STAGES)
         else:
             s = warpgroup_mma_wait(0, deps=(s_next,))
-            n_skip, n_skip_pairs = _skip(v_ready, j, n_skip, n_skip_pairs, pairs, STAGES, COUNT)
+            n_skip, n_skip_pairs = _skip(n_skip, n_skip_pairs, pairs, COUNT)
     qk = s * qk_scale
     m_local = gl.max(qk, axis=1)
     _release(k_empty, j + 1, STAGES)
@@ -307,7 +307,7 @@ def _consumer(q_desc, o_desc, q_smem, q_bar, k_smem, v_smem, k_ready, v_ready, k
         qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs = _consumer_step(
             j, qk, m_local, m_test, keep, acc, m_i, l_i, n_skip, n_skip_pairs,
             q_smem, k_smem, v_smem, k_ready, v_ready, k_empty, v_empty, flags, decided,
-            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT, ROW_SHIFT // BM)
+            zero, qk_scale, log2_lambda, p_layout, rows, STAGES, SKIP, COUNT, ROW_SHIFT)
 
     # The last tile is the diagonal: its row max is taken again under the causal mask, then its test (qk is scaled).
     last = n_tiles - 1

@@ -448,8 +448,9 @@ PING_PONG = threaded(['turn'], ['PING_PONG']) + [
 # The producer partition's warp count: with 1, the rest of its warpgroup is padding that spins in a register
 # allocation loop for the whole kernel (ncu: a quarter of all stall samples, whatever the sparsity).
 PRODUCER_WARPS = [
-    ("""    ], [4, 1], [CONSUMER_REGS, 24])""",
-     """    ], [4, PRODUCER_WARPS], [CONSUMER_REGS, 24])"""),
+    # the newline keeps it to the kernels with one warp_specialize call (no longer the committed one)
+    ("""\n    ], [4, 1], [CONSUMER_REGS, 24])""",
+     """\n    ], [4, PRODUCER_WARPS], [CONSUMER_REGS, 24])"""),
     ("""                      CONSUMER_REGS: gl.constexpr):""",
      """                      CONSUMER_REGS: gl.constexpr, PRODUCER_WARPS: gl.constexpr):"""),
 ]
